@@ -1,0 +1,64 @@
+# alexnet-book: `make book` 과 `make test` 가 README 의 첫 두 명령입니다.
+# 모든 대상은 여러 번 실행해도 안전하며, 바뀐 것이 없으면 설치를 건너뜁니다.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NOTEBOOK_TIMEOUT ?= 900
+
+# 오프라인 CIFAR-10 사본: 이미 정해져 있지 않고 ../shared/data 가 있으면 그것을 씁니다.
+ifeq ($(origin ALEXNETBOOK_DATA), undefined)
+  ifneq ($(wildcard ../shared/data/cifar10-subset),)
+    export ALEXNETBOOK_DATA := $(abspath ../shared/data)
+  endif
+endif
+# 2코어 CI 에서 스레드를 과하게 만들지 않도록 합니다(이미 정해져 있으면 그대로).
+export OMP_NUM_THREADS ?= 2
+export MPLBACKEND ?= Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
+
+.PHONY: help venv book test notebooks bench clean
+
+help:
+	@echo "make book       .venv 를 만들고(필요하면) HTML 책을 _build/html 에 빌드합니다"
+	@echo "make test       .venv 를 만들고(필요하면) 단위 테스트와 모든 노트북의 nbval 을 실행합니다"
+	@echo "make notebooks  모든 노트북을 차례로 다시 실행해 출력을 저장합니다(커밋 전에)"
+	@echo "make bench      benchmarks/ 의 성능 측정을 실행합니다(테스트와 별개)"
+	@echo "make clean      _build 를 지웁니다"
+
+# 파이썬 3.10 이상인지 먼저 확인합니다.
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "오류: '$(PYTHON)' 을 찾을 수 없습니다. Python 3.10 이상(CI 는 3.11)이 필요합니다. 예: make PYTHON=python3.11" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || { echo "오류: $$($(PYTHON) --version 2>&1) 로는 안 됩니다. Python 3.10 이상(CI 는 3.11)이 필요합니다. 예: make PYTHON=python3.11" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+notebooks: $(STAMP)
+	@for nb in $(NOTEBOOKS); do \
+	  echo "== $$nb"; start=$$(date +%s); \
+	  $(BIN)/jupyter execute --inplace --timeout=$(NOTEBOOK_TIMEOUT) --kernel_name=python3 "$$nb"; \
+	  echo "   $$(( $$(date +%s) - start )) s"; \
+	done
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf _build
