@@ -19,7 +19,6 @@ ifeq ($(origin ALEXNETBOOK_DATA), undefined)
 endif
 # 2코어 CI 에서 스레드를 과하게 만들지 않도록 합니다(이미 정해져 있으면 그대로).
 export OMP_NUM_THREADS ?= 2
-export MPLBACKEND ?= Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))

@@ -17,6 +17,7 @@ _SUBMODULES = (
     "activations",
     "augment",
     "data",
+    "ddp",
     "dropout",
     "experiments",
     "flax_alexnet",
