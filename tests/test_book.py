@@ -28,10 +28,10 @@ FORBIDDEN = {
 
 def toc_files() -> list[str]:
     files = [TOC["root"]]
-    for part in TOC.get("parts", []):
-        for chapter in part["chapters"]:
-            files.append(chapter["file"])
-            files.extend(s["file"] for s in chapter.get("sections", []))
+    chapters = [c for part in TOC.get("parts", []) for c in part["chapters"]] + TOC.get("chapters", [])
+    for chapter in chapters:
+        files.append(chapter["file"])
+        files.extend(s["file"] for s in chapter.get("sections", []))
     return files
 
 
