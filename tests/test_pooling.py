@@ -1,0 +1,296 @@
+"""alexnetbook.pooling: NumPy im2col/col2im 과 최대 풀링을 PyTorch 기준 구현과 비교합니다."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from alexnetbook.pooling import Im2colMaxPool2d, MaxPool2d, col2im, im2col, pooling_output_size
+
+POOLS = (MaxPool2d, Im2colMaxPool2d)
+TOL = {np.float64: 1e-12, np.float32: 1e-5}
+
+# (입력 모양, kernel_size, stride, padding): 논문의 겹치는 풀링(3/2)과 겹치지 않는 풀링(2/2),
+# 홀수 크기(13 → 6), 배치 1, 패딩 1, 직사각형 입력, 창과 입력이 같은 크기.
+CASES = [
+    ((2, 3, 13, 13), 3, 2, 0),
+    ((2, 3, 13, 13), 2, 2, 0),
+    ((1, 4, 11, 9), 3, 2, 1),
+    ((1, 1, 7, 7), 3, 2, 0),
+    ((3, 2, 8, 10), 2, 2, 1),
+    ((2, 2, 9, 6), 3, 1, 1),
+    ((2, 5, 12, 12), 5, 3, 2),
+    ((1, 2, 3, 3), 3, 3, 0),
+    ((2, 2, 4, 5), 1, 1, 0),
+]
+
+
+def torch_pool(x: np.ndarray, dout: np.ndarray, k: int, s: int, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PyTorch 의 출력, 입력 기울기(autograd), 최댓값의 평면 번호(``return_indices``)."""
+    xt = torch.from_numpy(x).requires_grad_()
+    out, idx = F.max_pool2d(xt, k, s, p, return_indices=True)
+    out.backward(torch.from_numpy(dout))
+    return out.detach().numpy(), xt.grad.numpy(), idx.numpy()
+
+
+def grid_index(x: np.ndarray, pool: MaxPool2d) -> np.ndarray:
+    """출력마다 기울기를 하나씩 보내 최댓값으로 고른 입력 칸의 평면 번호 ``h·W + w`` 를 찾습니다."""
+    out = pool.forward(x)
+    n, c, oh, ow = out.shape
+    idx = np.empty(out.shape, dtype=np.int64)
+    for a in range(oh):
+        for b in range(ow):
+            dout = np.zeros(out.shape, dtype=x.dtype)
+            dout[:, :, a, b] = 1
+            dx = pool.backward(dout)  # (N, C, H, W): 고른 칸 하나만 1
+            idx[:, :, a, b] = dx.reshape(n, c, -1).argmax(axis=2)  # (N, C, H, W) -> (N, C, H·W)
+    return idx
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape,k,s,p", CASES)
+@pytest.mark.parametrize("pool_cls", POOLS)
+def test_matches_torch_forward_and_backward(pool_cls, shape, k, s, p, dtype):
+    rng = np.random.default_rng(hash((shape, k, s, p)) % 2**32)
+    x = rng.standard_normal(shape).astype(dtype)
+    pool = pool_cls(k, s, p)
+    out = pool.forward(x)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dx = pool.backward(dout)
+    ref_out, ref_dx, _ = torch_pool(x, dout, k, s, p)
+    assert out.shape == ref_out.shape == (shape[0], shape[1], pooling_output_size(shape[2], k, s, p),
+                                          pooling_output_size(shape[3], k, s, p))
+    assert out.dtype == dx.dtype == dtype
+    np.testing.assert_array_equal(out, ref_out)  # 최댓값은 고르기만 하므로 정확히 같아야 함
+    np.testing.assert_allclose(dx, ref_dx, rtol=0, atol=TOL[dtype])
+
+
+@pytest.mark.parametrize("pool_cls", POOLS)
+@pytest.mark.parametrize("k,s", [(3, 2), (2, 2)])
+def test_odd_size_13_to_6(pool_cls, k, s):
+    x = np.random.default_rng(0).standard_normal((1, 2, 13, 13))
+    assert pool_cls(k, s).forward(x).shape == (1, 2, 6, 6)
+
+
+@pytest.mark.parametrize("pool_cls", POOLS)
+@pytest.mark.parametrize("k,s,p", [(3, 2, 1), (2, 2, 1), (3, 1, 1)])
+def test_all_negative_input_with_padding(pool_cls, k, s, p):
+    """덧대기를 0으로 하면 음수만 있는 창의 최댓값이 0이 됩니다. -inf 덧대기는 그렇지 않아야 합니다."""
+    rng = np.random.default_rng(1)
+    x = -1.0 - rng.random((2, 3, 7, 8))  # 모두 -1 보다 작음
+    pool = pool_cls(k, s, p)
+    out = pool.forward(x)
+    dout = rng.standard_normal(out.shape)
+    ref_out, ref_dx, _ = torch_pool(x, dout, k, s, p)
+    assert (out < -1).all()
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_allclose(pool.backward(dout), ref_dx, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("pool_cls", POOLS)
+@pytest.mark.parametrize("k,s,p", [(3, 2, 0), (2, 2, 0), (3, 2, 1), (3, 1, 1)])
+@pytest.mark.parametrize("kind", ["relu", "zeros", "plus_minus_100"])
+def test_ties_pick_first_maximum_like_torch(pool_cls, k, s, p, kind):
+    """동점이 많을 때(ReLU 뒤의 0, 모두 0, ±100) 최댓값 위치와 기울기가 PyTorch 와 정확히 같아야 합니다."""
+    rng = np.random.default_rng(2)
+    shape = (2, 3, 9, 9)
+    if kind == "relu":
+        x = np.maximum(rng.standard_normal(shape), 0)
+    elif kind == "zeros":
+        x = np.zeros(shape)
+    else:
+        x = rng.choice([-100.0, 100.0], size=shape)
+    pool = pool_cls(k, s, p)
+    out = pool.forward(x)
+    dout = rng.integers(-4, 5, out.shape).astype(np.float64)  # 정수라 더하는 순서와 상관없이 정확
+    ref_out, ref_dx, ref_idx = torch_pool(x, dout, k, s, p)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(pool.backward(dout), ref_dx)
+    np.testing.assert_array_equal(grid_index(x, pool), ref_idx)
+
+
+@pytest.mark.parametrize("pool_cls", POOLS)
+def test_overlapping_windows_accumulate_gradient(pool_cls):
+    """z > s 이면 한 칸이 여러 창의 최댓값이 되고, 그 칸의 기울기는 창마다의 기울기의 합입니다."""
+    x = np.zeros((1, 1, 5, 5))
+    x[0, 0, 2, 2] = 1.0  # 3×3 창, 보폭 2 인 네 창이 모두 가운데 칸을 덮음
+    pool = pool_cls(3, 2)
+    out = pool.forward(x)
+    np.testing.assert_array_equal(out, np.ones((1, 1, 2, 2)))
+    dx = pool.backward(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    assert dx[0, 0, 2, 2] == 10.0
+    assert dx.sum() == 10.0
+
+
+def test_nan_is_treated_as_maximum_like_torch():
+    x = np.random.default_rng(3).standard_normal((2, 2, 7, 7))
+    x[0, 0, 1, 1] = x[0, 0, 2, 2] = x[1, 1, 4, 0] = np.nan
+    pool = MaxPool2d(3, 2, 1)
+    out = pool.forward(x)
+    dout = np.ones(out.shape)
+    ref_out, ref_dx, _ = torch_pool(x, dout, 3, 2, 1)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(ref_out))
+    np.testing.assert_array_equal(out[~np.isnan(out)], ref_out[~np.isnan(ref_out)])
+    np.testing.assert_array_equal(pool.backward(dout), ref_dx)
+
+
+@pytest.mark.parametrize("pool_cls", POOLS)
+def test_infinite_upstream_gradient_goes_only_to_the_maximum(pool_cls):
+    x = np.random.default_rng(4).standard_normal((1, 2, 7, 7))
+    pool = pool_cls(3, 2)
+    dout = np.ones(pool.forward(x).shape)
+    dout[0, 1, 0, 2] = np.inf
+    _, ref_dx, _ = torch_pool(x, dout, 3, 2, 0)
+    dx = pool.backward(dout)
+    assert not np.isnan(dx).any()
+    np.testing.assert_array_equal(dx, ref_dx)
+
+
+@pytest.mark.parametrize("pool_cls", POOLS)
+def test_float16_kept(pool_cls):
+    x = np.random.default_rng(5).standard_normal((1, 2, 8, 8)).astype(np.float16)
+    pool = pool_cls(3, 2, 1)
+    out = pool.forward(x)
+    dx = pool.backward(np.ones(out.shape, dtype=np.float32))
+    assert out.dtype == dx.dtype == np.float16
+    ref_out, _, _ = torch_pool(x.astype(np.float32), np.ones(out.shape, np.float32), 3, 2, 1)
+    np.testing.assert_array_equal(out.astype(np.float32), ref_out)
+
+
+@pytest.mark.parametrize("shape,k,s,p", CASES)
+def test_two_implementations_route_gradients_identically(shape, k, s, p):
+    rng = np.random.default_rng(6)
+    x = np.maximum(rng.standard_normal(shape), 0)
+    a, b = MaxPool2d(k, s, p), Im2colMaxPool2d(k, s, p)
+    np.testing.assert_array_equal(a.forward(x), b.forward(x))
+    dout = rng.integers(-3, 4, a.forward(x).shape).astype(np.float64)
+    np.testing.assert_array_equal(a.backward(dout), b.backward(dout))
+
+
+# --- im2col / col2im ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape,k,s,p", CASES)
+def test_im2col_matches_torch_unfold(shape, k, s, p):
+    x = np.random.default_rng(7).standard_normal(shape)
+    col = im2col(x, k, s, p)
+    ref = F.unfold(torch.from_numpy(x), k, padding=p, stride=s).numpy()
+    assert col.shape == ref.shape
+    np.testing.assert_array_equal(col, ref)
+
+
+@pytest.mark.parametrize("shape,k,s,p", CASES)
+def test_col2im_matches_torch_fold_and_is_adjoint(shape, k, s, p):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(shape)
+    col = rng.standard_normal(im2col(x, k, s, p).shape)
+    img = col2im(col, shape, k, s, p)
+    ref = F.fold(torch.from_numpy(col), shape[2:], k, padding=p, stride=s).numpy()
+    np.testing.assert_allclose(img, ref, rtol=0, atol=1e-12)
+    # col2im 은 im2col 의 전치(adjoint): <im2col(x), col> = <x, col2im(col)>
+    assert np.isclose(np.sum(im2col(x, k, s, p) * col), np.sum(x * img), rtol=1e-12)
+
+
+def test_im2col_layout_and_pad_value():
+    x = np.arange(2 * 3 * 4 * 4, dtype=np.float32).reshape(2, 3, 4, 4)
+    col = im2col(x, 3, stride=1, padding=1, pad_value=-np.inf)
+    assert col.dtype == np.float32
+    assert col.shape == (2, 3 * 9, 16)
+    # col[n, c·9 + i·3 + j, oh·4 + ow] == x_pad[n, c, oh + i, ow + j]
+    assert col[1, 2 * 9 + 1 * 3 + 2, 0 * 4 + 1] == x[1, 2, 0, 2]
+    assert col[0, 0, 0] == -np.inf  # 왼쪽 위 창의 (0, 0) 은 덧댄 칸
+
+
+# --- pooling_output_size ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [5, 13, 27, 55, 56])
+@pytest.mark.parametrize("k,s,p", [(3, 2, 0), (2, 2, 0), (3, 2, 1), (3, 1, 1), (5, 3, 2)])
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_pooling_output_size_matches_torch(size, k, s, p, ceil_mode):
+    out = F.max_pool2d(torch.zeros(1, 1, size, size), k, s, p, ceil_mode=ceil_mode)
+    assert pooling_output_size(size, k, s, p, ceil_mode=ceil_mode) == out.shape[-1]
+
+
+def test_alexnet_pooling_sizes():
+    assert [pooling_output_size(n, 3, 2) for n in (55, 27, 13)] == [27, 13, 6]
+    assert [pooling_output_size(n, 2, 2) for n in (55, 27, 13)] == [27, 13, 6]  # 논문 §3.4: 같은 출력 크기
+
+
+# --- 잘못된 입력 ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pool_cls", POOLS)
+def test_bad_arguments_name_the_argument(pool_cls):
+    with pytest.raises(ValueError, match="stride"):
+        pool_cls(3, 0)
+    with pytest.raises(ValueError, match="stride"):
+        pool_cls(3, -2)
+    with pytest.raises(ValueError, match="kernel_size"):
+        pool_cls(0)
+    with pytest.raises(ValueError, match="padding"):
+        pool_cls(3, 2, 2)  # 3 // 2 = 1 보다 큼
+    with pytest.raises(ValueError, match="padding"):
+        pool_cls(3, 2, -1)
+    pool = pool_cls(3, 2, 1)
+    with pytest.raises(ValueError, match=r"x.*\(N, C, H, W\)"):
+        pool.forward(np.zeros((3, 8, 8)))
+    with pytest.raises(ValueError, match="kernel_size"):
+        pool_cls(5, 2).forward(np.zeros((1, 1, 4, 4)))  # 창이 덧대지 않은 입력보다 큼
+    with pytest.raises(TypeError, match="x"):
+        pool.forward(torch.zeros(1, 1, 8, 8))
+    with pytest.raises(TypeError, match="dtype"):
+        pool.forward(np.zeros((1, 1, 8, 8), dtype=np.int64))
+
+
+@pytest.mark.parametrize("pool_cls", POOLS)
+def test_backward_errors(pool_cls):
+    pool = pool_cls(3, 2)
+    with pytest.raises(RuntimeError, match="forward"):
+        pool.backward(np.zeros((1, 1, 3, 3)))
+    pool.forward(np.zeros((1, 1, 7, 7)))
+    with pytest.raises(ValueError, match=r"dout.*\(1, 1, 3, 3\)"):
+        pool.backward(np.zeros((1, 1, 4, 4)))
+    with pytest.raises(TypeError, match="dout"):
+        pool.backward([[0.0]])
+
+
+def test_im2col_col2im_bad_input():
+    with pytest.raises(ValueError, match="x"):
+        im2col(np.zeros((4, 4)), 2)
+    with pytest.raises(ValueError, match="stride"):
+        im2col(np.zeros((1, 1, 4, 4)), 2, stride=0)
+    with pytest.raises(ValueError, match="kernel_size"):
+        im2col(np.zeros((1, 1, 4, 4)), 7, padding=1)
+    with pytest.raises(ValueError, match="col"):
+        col2im(np.zeros((1, 4, 5)), (1, 1, 4, 4), 2, 2)
+    with pytest.raises(ValueError, match="input_shape"):
+        col2im(np.zeros((1, 4, 4)), (1, 4, 4), 2, 2)
+
+
+def test_repr():
+    assert repr(MaxPool2d(3, 2)) == "MaxPool2d(kernel_size=3, stride=2, padding=0)"
+    assert MaxPool2d(2).stride == 2  # stride=None 이면 겹치지 않는 풀링
+
+
+# --- 벤치마크 스크립트 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_benchmark_script_runs_on_a_tiny_input():
+    """``python benchmarks/pooling.py`` 가 작은 입력에서 끝까지 돌고 비율과 메모리를 출력하는지(결과는 저장 안 함)."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "benchmarks/pooling.py", "--shape", "2", "3", "11", "11", "--repeats", "1", "--no-save"],
+        cwd=root, capture_output=True, text=True, timeout=280, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "시간 비율 NumPy/PyTorch" in done.stdout
+    assert "출력이 PyTorch 와 같음: True" in done.stdout
+    assert done.stdout.count("최고 추가 메모리") == 3
