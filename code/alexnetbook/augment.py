@@ -1,0 +1,512 @@
+"""AlexNet 의 데이터 증강(논문 §4.1)을 torchvision v2 변환으로 구현합니다.
+
+torchvision v2 의 방식대로, 무작위로 정하는 **매개변수**(잘라 낼 위치, 뒤집을지 여부, PCA 계수 α)는
+``make_params`` 에서 뽑고, 그 매개변수로 이미지를 바꾸는 **결정적 연산**(커널)은 ``transform`` 에서
+부릅니다. 그래서 커널은 따로 정확히 테스트할 수 있고, 무작위 부분은 분포로 테스트할 수 있습니다.
+무작위 변환은 모두 ``generator`` 인자로 ``torch.Generator`` 나 정수 시드를 받습니다.
+
+학습과 테스트는 **서로 다른** 절차입니다.
+
+* 학습(:func:`alexnet_train_transform`): 256×256 이미지에서 **무작위** 224×224 조각 하나 + 확률 1/2의
+  좌우 뒤집기 + PCA 색 증강(:class:`PCALighting`).
+* 테스트(:func:`alexnet_test_transform`): **정해진** 224×224 조각 10개(네 모서리와 가운데, 그리고
+  그 좌우 반전)를 만들고, :func:`ten_crop_predict` 가 10개의 소프트맥스 출력을 평균합니다.
+
+픽셀 척도: 논문은 학습 세트 평균을 뺀 "날것의(raw) RGB 값" 으로 학습했고 표준편차로 나누지
+않았습니다(§2). 여기의 변환도 0–255 척도에서 평균만 뺍니다. PCA 상수는 0–1 척도로 적혀 있으므로
+0–255 척도의 파이프라인에서는 고윳값에 255를 곱해 씁니다(:func:`alexnet_train_transform`).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import PIL.Image
+import torch
+from torch import Tensor, nn
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as F
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_PCA_EIGVAL",
+    "IMAGENET_PCA_EIGVEC",
+    "PCALighting",
+    "RandomCrop",
+    "RandomHorizontalFlip",
+    "SubtractMean",
+    "TenCrop",
+    "alexnet_test_transform",
+    "alexnet_train_transform",
+    "fit_pca_lighting",
+    "make_generator",
+    "pca_lighting",
+    "ten_crop_predict",
+]
+
+#: ImageNet 학습 이미지의 채널별 RGB 평균, **0–1 픽셀 척도**. 출처: facebookarchive/fb.resnet.torch 의
+#: ``datasets/imagenet.lua`` ("Computed from random subset of ImageNet training images").
+#: torchvision 의 사전 학습 모델도 같은 값을 씁니다.
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+
+#: 널리 쓰이는 ImageNet RGB 공분산의 고윳값 추정치(내림차순), **0–1 픽셀 척도**.
+#: 출처: facebookarchive/fb.resnet.torch 의 ``datasets/imagenet.lua`` (``pca.eigval``, "Computed from random
+#: subset of ImageNet training images"). 0–255 척도로 쓰려면 255를 곱합니다(55.46, 4.794, 1.148).
+IMAGENET_PCA_EIGVAL: tuple[float, float, float] = (0.2175, 0.0188, 0.0045)
+
+#: 위 고윳값에 대응하는 고유벡터. **열**(column) ``j`` 가 고윳값 ``j`` 의 고유벡터이고 행은 R, G, B 입니다.
+#: 출처는 :data:`IMAGENET_PCA_EIGVAL` 과 같습니다(``pca.eigvec``, 행을 그대로 옮김).
+IMAGENET_PCA_EIGVEC: tuple[tuple[float, float, float], ...] = (
+    (-0.5675, 0.7192, 0.4009),
+    (-0.5808, -0.0045, -0.8140),
+    (-0.5836, -0.6948, 0.4203),
+)
+
+GeneratorLike = torch.Generator | int | None
+
+# 색이나 값을 바꾸는 변환이 그대로 통과시킬 tv_tensor 종류(KeyPoints 는 최근 torchvision 에만 있음).
+_GEOMETRY_ONLY = tuple(getattr(tv_tensors, n) for n in ("BoundingBoxes", "Mask", "KeyPoints") if hasattr(tv_tensors, n))
+
+
+class _Transform(v2.Transform):
+    """``make_params``/``transform`` 을 구현하는 v2 변환의 공통 부모.
+
+    torchvision 0.21 이전(pytorch/vision PR #8787 전)에는 두 메서드의 이름이 ``_get_params``/``_transform``
+    이었으므로, 옛 이름으로도 불리도록 연결해 둡니다(새 버전에서는 쓰이지 않음).
+    """
+
+    def _get_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
+        return self.make_params(flat_inputs)
+
+    def _transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        return self.transform(inpt, params)
+
+
+def make_generator(generator: GeneratorLike) -> torch.Generator | None:
+    """``torch.Generator``, 정수 시드, ``None`` 을 받아 변환이 쓸 생성기로 바꿉니다.
+
+    Args:
+        generator: 생성기(그대로 씀), 정수 시드(그 시드로 새 CPU 생성기를 만듦), 또는 ``None``
+            (PyTorch 전역 난수를 씀).
+
+    Returns:
+        ``torch.Generator`` 또는 ``None``.
+
+    Raises:
+        TypeError: 다른 타입일 때.
+        ValueError: 시드가 음수일 때.
+    """
+    if generator is None or isinstance(generator, torch.Generator):
+        return generator
+    if isinstance(generator, bool) or not isinstance(generator, numbers.Integral):
+        raise TypeError(f"generator는 torch.Generator, 정수 시드, None 중 하나여야 합니다. 받은 타입: {type(generator).__name__}")
+    if generator < 0:
+        raise ValueError(f"시드는 0 이상이어야 합니다. 받은 값: {generator}")
+    return torch.Generator().manual_seed(int(generator))
+
+
+def _query_size(flat_inputs: list[Any]) -> tuple[int, int]:
+    """변환할 입력들의 공통 ``(높이, 너비)``. 크기가 서로 다르면 ValueError."""
+    sizes = {tuple(F.get_size(inpt)) for inpt in flat_inputs}
+    if len(sizes) != 1:
+        raise ValueError(f"함께 변환할 입력의 (높이, 너비)가 모두 같아야 합니다. 받은 크기: {sorted(sizes)}")
+    height, width = sizes.pop()
+    return height, width
+
+
+def _as_size(size: int | Sequence[int], name: str = "size") -> tuple[int, int]:
+    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+        size = (int(size), int(size))
+    if not isinstance(size, Sequence):
+        raise TypeError(f"{name}는 정수 하나 또는 (높이, 너비) 시퀀스여야 합니다. 받은 타입: {type(size).__name__}")
+    size = tuple(size)
+    if len(size) != 2 or any(not isinstance(s, numbers.Integral) or s < 1 for s in size):
+        raise ValueError(f"{name}는 양의 정수 하나 또는 (높이, 너비) 두 개여야 합니다. 받은 값: {size!r}")
+    return int(size[0]), int(size[1])
+
+
+def _check_float_image(inpt: Any, who: str) -> None:
+    if isinstance(inpt, PIL.Image.Image) or not isinstance(inpt, Tensor) or not inpt.is_floating_point():
+        raise TypeError(
+            f"{who}는 실수 텐서 이미지 (..., 3, H, W) 만 받습니다(먼저 v2.ToDtype(torch.float32, scale=True) 로 "
+            f"바꾸세요). 받은 값: {type(inpt).__name__}{'' if not isinstance(inpt, Tensor) else ' ' + str(inpt.dtype)}"
+        )
+
+
+class RandomCrop(_Transform):
+    """무작위 위치에서 ``size`` 크기의 조각을 잘라 냅니다(패딩 없음).
+
+    ``top`` 은 ``0 … H − h``, ``left`` 는 ``0 … W − w`` 의 정수에서 균등하게 뽑습니다(양 끝 포함).
+    256에서 224를 자르면 한 축에 33가지 위치입니다. 논문의 2048 = 32² × 2 는 한 축을 32로 센
+    값입니다(§4.1). 결정적 커널은 ``torchvision.transforms.v2.functional.crop`` 입니다.
+
+    Args:
+        size: 조각의 크기. 정수 하나면 정사각형.
+        generator: ``torch.Generator``, 정수 시드, 또는 ``None`` (전역 난수).
+
+    Raises:
+        ValueError: 입력이 ``size`` 보다 작을 때.
+    """
+
+    def __init__(self, size: int | Sequence[int], *, generator: GeneratorLike = None) -> None:
+        super().__init__()
+        self.size = _as_size(size)
+        self.generator = make_generator(generator)
+
+    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
+        height, width = _query_size(flat_inputs)
+        crop_h, crop_w = self.size
+        if height < crop_h or width < crop_w:
+            raise ValueError(f"입력 크기 {(height, width)} 가 자를 크기 {self.size} 보다 작습니다.")
+        top = int(torch.randint(0, height - crop_h + 1, (), generator=self.generator))
+        left = int(torch.randint(0, width - crop_w + 1, (), generator=self.generator))
+        return {"top": top, "left": left, "height": crop_h, "width": crop_w}
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        return self._call_kernel(F.crop, inpt, **params)
+
+
+class RandomHorizontalFlip(_Transform):
+    """확률 ``p`` 로 좌우를 뒤집습니다. 결정적 커널은 ``torchvision.transforms.v2.functional.horizontal_flip``.
+
+    Args:
+        p: 뒤집을 확률, ``[0, 1]``.
+        generator: ``torch.Generator``, 정수 시드, 또는 ``None`` (전역 난수).
+
+    Raises:
+        ValueError: ``p`` 가 ``[0, 1]`` 밖일 때.
+    """
+
+    def __init__(self, p: float = 0.5, *, generator: GeneratorLike = None) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"p는 [0, 1] 범위여야 합니다. 받은 값: {p!r}")
+        self.p = float(p)
+        self.generator = make_generator(generator)
+
+    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
+        return {"flip": bool(torch.rand((), generator=self.generator) < self.p)}
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        return self._call_kernel(F.horizontal_flip, inpt) if params["flip"] else inpt
+
+
+def pca_lighting(img: Tensor, alpha: Tensor, eigval: Tensor, eigvec: Tensor) -> Tensor:
+    """PCA 색 증강의 결정적 커널: 모든 픽셀에 같은 RGB 벡터 ``eigvec @ (alpha * eigval)`` 를 더합니다.
+
+    논문 §4.1의 식 ``[p1 p2 p3][α1 λ1, α2 λ2, α3 λ3]^T`` 그대로입니다. 값을 잘라 내지(clamp) 않습니다.
+    ``eigval`` 의 척도가 곧 더해지는 값의 척도이므로, 이미지와 같은 픽셀 척도의 고윳값을 넘기세요.
+
+    Args:
+        img: ``(..., 3, H, W)`` 실수 이미지.
+        alpha: ``(3,)`` 계수, 또는 이미지마다 다른 계수 ``(..., 3)`` (``img`` 의 앞쪽 축과 같은 모양).
+        eigval: ``(3,)`` 고윳값 λ.
+        eigvec: ``(3, 3)`` 고유벡터. **열** ``j`` 가 λ_j 의 고유벡터입니다.
+
+    Returns:
+        ``img`` 와 같은 모양과 dtype 의 텐서.
+
+    Raises:
+        TypeError: ``img`` 가 실수 텐서가 아닐 때.
+        ValueError: 모양이 맞지 않을 때.
+    """
+    _check_float_image(img, "pca_lighting 의 img")
+    if img.dim() < 3 or img.shape[-3] != 3:
+        raise ValueError(f"img는 (..., 3, H, W) 모양이어야 합니다. 받은 모양: {tuple(img.shape)}")
+    alpha = torch.as_tensor(alpha, dtype=img.dtype, device=img.device)
+    eigval = torch.as_tensor(eigval, dtype=img.dtype, device=img.device)
+    eigvec = torch.as_tensor(eigvec, dtype=img.dtype, device=img.device)
+    if eigval.shape != (3,) or eigvec.shape != (3, 3):
+        raise ValueError(f"eigval은 (3,), eigvec은 (3, 3) 이어야 합니다. 받은 모양: {tuple(eigval.shape)}, {tuple(eigvec.shape)}")
+    if alpha.shape != (3,) and alpha.shape != (*img.shape[:-3], 3):
+        raise ValueError(f"alpha는 (3,) 또는 {(*img.shape[:-3], 3)} 이어야 합니다. 받은 모양: {tuple(alpha.shape)}")
+    # 행벡터로 쓰면 (alpha * eigval) @ eigvec^T 가 eigvec @ (alpha * eigval) 과 같습니다: (..., 3)
+    offset = (alpha * eigval) @ eigvec.T
+    out = img + offset[..., :, None, None]  # (..., 3) -> (..., 3, 1, 1): 모든 픽셀에 같은 값을 더함
+    return tv_tensors.wrap(out, like=img) if isinstance(img, tv_tensors.TVTensor) else out
+
+
+class PCALighting(_Transform):
+    """AlexNet 의 PCA 색 증강(논문 §4.1, "fancy PCA" 또는 lighting 이라고도 부름).
+
+    이미지마다 한 번 ``alpha ~ N(0, std)`` (세 성분 독립, ``std`` 는 **표준편차**)를 뽑고,
+    :func:`pca_lighting` 으로 모든 픽셀에 ``eigvec @ (alpha * eigval)`` 을 더합니다. 논문의 std 는 0.1.
+    같은 이미지라도 쓸 때마다 새 α 를 뽑습니다.
+
+    한 번의 호출에 들어온 텐서는 이미지 하나로 봅니다. ``(N, 3, H, W)`` 배치를 넣으면 배치 전체에
+    같은 α 가 쓰이므로, Dataset 에서 이미지마다 부르세요.
+
+    Args:
+        eigval: ``(3,)`` RGB 공분산의 고윳값(이미지와 같은 픽셀 척도).
+        eigvec: ``(3, 3)`` 고유벡터(열이 고유벡터).
+        std: α 의 표준편차. 0 이면 아무것도 하지 않습니다.
+        generator: ``torch.Generator``, 정수 시드, 또는 ``None`` (전역 난수).
+
+    Raises:
+        ValueError: 모양이 맞지 않거나 ``std`` 가 음수일 때.
+        TypeError: 실수 텐서가 아닌 이미지(PIL, ``uint8``)를 받았을 때.
+    """
+
+    def __init__(
+        self,
+        eigval: Tensor | Sequence[float],
+        eigvec: Tensor | Sequence[Sequence[float]],
+        std: float = 0.1,
+        *,
+        generator: GeneratorLike = None,
+    ) -> None:
+        super().__init__()
+        eigval_t = torch.as_tensor(eigval, dtype=torch.float64)
+        eigvec_t = torch.as_tensor(eigvec, dtype=torch.float64)
+        if eigval_t.shape != (3,) or eigvec_t.shape != (3, 3):
+            raise ValueError(
+                f"eigval은 (3,), eigvec은 (3, 3) 이어야 합니다. 받은 모양: {tuple(eigval_t.shape)}, {tuple(eigvec_t.shape)}"
+            )
+        if std < 0:
+            raise ValueError(f"std(α 의 표준편차)는 0 이상이어야 합니다. 받은 값: {std!r}")
+        self.register_buffer("eigval", eigval_t)
+        self.register_buffer("eigvec", eigvec_t)
+        self.std = float(std)
+        self.generator = make_generator(generator)
+
+    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
+        alpha = torch.randn(3, generator=self.generator, dtype=torch.float64) * self.std
+        return {"alpha": alpha}
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        if isinstance(inpt, _GEOMETRY_ONLY):
+            return inpt  # 색을 바꾸는 변환이므로 상자와 마스크는 그대로 둡니다.
+        _check_float_image(inpt, "PCALighting")
+        return pca_lighting(inpt, params["alpha"], self.eigval, self.eigvec)
+
+
+def fit_pca_lighting(images: Tensor | Sequence[Tensor]) -> tuple[Tensor, Tensor]:
+    """이미지들의 RGB 픽셀로 PCA 색 증강의 고윳값과 고유벡터를 추정합니다.
+
+    모든 이미지의 모든 픽셀을 RGB 3차원 점 하나씩으로 보고 3×3 공분산 행렬을 float64 로 구한 뒤
+    고윳값 분해합니다(논문 §4.1은 ImageNet 학습 세트 전체로 했습니다). 결과의 척도는 입력의
+    척도를 따릅니다. 0–1 이미지를 넣으면 0–1 척도의 고윳값이 나옵니다(척도를 k 배 하면 고윳값은
+    k² 배가 됩니다).
+
+    고유벡터의 부호는 정해져 있지 않으므로(α 가 0을 중심으로 대칭이라 증강에는 상관없음), 각
+    고유벡터에서 절댓값이 가장 큰 성분이 양수가 되도록 맞춥니다.
+
+    Args:
+        images: ``(N, 3, H, W)`` 또는 ``(3, H, W)`` 실수 텐서, 또는 크기가 제각각인 ``(3, H, W)``
+            실수 텐서들의 시퀀스.
+
+    Returns:
+        ``eigval``: ``(3,)`` 내림차순 고윳값, ``eigvec``: ``(3, 3)`` 열이 고유벡터인 행렬(float64).
+
+    Raises:
+        TypeError: 정수 dtype 의 이미지(척도가 모호함)를 받았을 때.
+        ValueError: 모양이 맞지 않거나 픽셀이 두 개보다 적을 때.
+    """
+    tensors = [images] if isinstance(images, Tensor) else list(images)
+    if not tensors:
+        raise ValueError("images가 비어 있습니다.")
+    columns = []
+    for i, img in enumerate(tensors):
+        if not isinstance(img, Tensor) or not img.is_floating_point():
+            raise TypeError(
+                f"images[{i}] 는 실수 텐서여야 합니다(정수 이미지는 척도가 모호하니 먼저 "
+                f"v2.functional.to_dtype(img, torch.float32, scale=True) 로 0–1 척도로 바꾸세요)."
+            )
+        if img.dim() not in (3, 4) or img.shape[-3] != 3:
+            raise ValueError(f"images[{i}] 는 (3, H, W) 또는 (N, 3, H, W) 여야 합니다. 받은 모양: {tuple(img.shape)}")
+        columns.append(img.to(torch.float64).movedim(-3, 0).reshape(3, -1))  # (..., 3, H, W) -> (3, 픽셀 수)
+    pixels = torch.cat(columns, dim=1)  # (3, 전체 픽셀 수)
+    if pixels.shape[1] < 2:
+        raise ValueError("공분산을 구하려면 픽셀이 두 개 이상 있어야 합니다.")
+    cov = torch.cov(pixels)  # (3, 3), 표본 공분산
+    eigval, eigvec = torch.linalg.eigh(cov)  # 오름차순
+    eigval, eigvec = eigval.flip(0), eigvec.flip(1)  # 내림차순으로
+    signs = torch.sign(eigvec.gather(0, eigvec.abs().argmax(dim=0, keepdim=True)))  # (1, 3)
+    return eigval, eigvec * signs
+
+
+class SubtractMean(_Transform):
+    """평균을 빼고 ``scale`` 을 곱합니다: ``(img − mean) · scale``. 표준편차로 나누지 **않습니다**.
+
+    논문 §2의 유일한 전처리("학습 세트의 평균 활성값을 각 픽셀에서 뺌")입니다. ``v2.ToDtype(…,
+    scale=True)`` 로 0–1 이 된 이미지에 ``scale=255`` 를 주면, 논문처럼 0–255 척도의 "평균을 뺀
+    날것의 RGB 값" 이 됩니다.
+
+    Args:
+        mean: 채널별 평균 ``(C,)`` 또는 평균 이미지 ``(C, H, W)`` (Caffe 처럼). 입력과 같은 척도(보통 0–1).
+        scale: 평균을 뺀 뒤 곱할 값.
+
+    Raises:
+        ValueError: ``mean`` 의 모양이 ``(C,)`` 나 ``(C, H, W)`` 가 아니거나 입력과 맞지 않을 때.
+        TypeError: 실수 텐서가 아닌 이미지를 받았을 때.
+    """
+
+    def __init__(self, mean: Tensor | Sequence[float], scale: float = 1.0) -> None:
+        super().__init__()
+        mean_t = torch.as_tensor(mean, dtype=torch.float64)
+        if mean_t.dim() not in (1, 3):
+            raise ValueError(f"mean은 (C,) 또는 (C, H, W) 여야 합니다. 받은 모양: {tuple(mean_t.shape)}")
+        self.register_buffer("mean", mean_t)
+        self.scale = float(scale)
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        if isinstance(inpt, _GEOMETRY_ONLY):
+            return inpt
+        _check_float_image(inpt, "SubtractMean")
+        mean = self.mean.to(dtype=inpt.dtype, device=inpt.device)
+        if mean.dim() == 1:
+            mean = mean[:, None, None]  # (C,) -> (C, 1, 1): 모든 픽셀에 같은 평균
+        if inpt.dim() < 3 or mean.shape[0] != inpt.shape[-3] or any(
+            m not in (1, s) for m, s in zip(mean.shape[1:], inpt.shape[-2:])
+        ):
+            raise ValueError(f"mean 모양 {tuple(self.mean.shape)} 이 이미지 모양 {tuple(inpt.shape)} 과 맞지 않습니다.")
+        out = (inpt - mean) * self.scale
+        return tv_tensors.wrap(out, like=inpt) if isinstance(inpt, tv_tensors.TVTensor) else out
+
+
+class TenCrop(_Transform):
+    """테스트용 10개 조각을 ``(10, C, h, w)`` 텐서 하나로 쌓습니다(논문 §4.1).
+
+    순서는 ``torchvision.transforms.v2.functional.ten_crop`` 그대로입니다. 0–4는 원본의 왼쪽 위, 오른쪽 위,
+    왼쪽 아래, 오른쪽 아래, 가운데이고, 5–9는 **좌우로 뒤집은 이미지**에서 같은 순서로 자른 조각입니다.
+    그래서 5번(뒤집은 이미지의 왼쪽 위)은 1번(원본의 오른쪽 위)을 뒤집은 것과 같습니다. 10개의 집합은
+    "다섯 조각과 그 좌우 반전" 과 정확히 같습니다.
+
+    Args:
+        size: 조각의 크기.
+
+    Raises:
+        TypeError: 텐서가 아닌 입력(PIL 등)을 받았을 때. 먼저 ``v2.ToImage()`` 를 쓰세요.
+    """
+
+    def __init__(self, size: int | Sequence[int]) -> None:
+        super().__init__()
+        self.size = _as_size(size)
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        if not isinstance(inpt, Tensor) or isinstance(inpt, (tv_tensors.BoundingBoxes, tv_tensors.Mask)):
+            raise TypeError(f"TenCrop 은 (C, H, W) 이미지 텐서만 받습니다. 받은 값: {type(inpt).__name__}")
+        crops = F.ten_crop(inpt, list(self.size))
+        return torch.stack([c.as_subclass(Tensor) for c in crops])  # 10 × (C, h, w) -> (10, C, h, w)
+
+
+def _centred_square(resize: int, mean: Tensor | Sequence[float], pixel_scale: float) -> list[v2.Transform]:
+    """학습과 테스트가 함께 쓰는 앞부분(논문 §2): 짧은 변 ``resize`` → 가운데 정사각형 → 0–1 실수 → 평균 빼기."""
+    return [
+        v2.ToImage(),
+        v2.Resize(resize, antialias=True),
+        v2.CenterCrop(resize),
+        v2.ToDtype(torch.float32, scale=True),
+        SubtractMean(mean, scale=pixel_scale),
+    ]
+
+
+def alexnet_train_transform(
+    *,
+    size: int = 224,
+    resize: int = 256,
+    mean: Tensor | Sequence[float] = IMAGENET_MEAN,
+    eigval: Tensor | Sequence[float] = IMAGENET_PCA_EIGVAL,
+    eigvec: Tensor | Sequence[Sequence[float]] = IMAGENET_PCA_EIGVEC,
+    lighting_std: float = 0.1,
+    pixel_scale: float = 255.0,
+    generator: GeneratorLike = None,
+) -> v2.Compose:
+    """AlexNet 의 학습용 변환(논문 §2, §4.1). PIL 이미지, ``(H, W, 3)`` 배열, ``uint8`` 텐서를 받습니다.
+
+    1. 짧은 변을 ``resize`` (256)로 맞추고 가운데 ``resize``×``resize`` 를 자릅니다(§2).
+    2. 0–1 실수로 바꾸고, ``mean`` (0–1 척도)을 뺀 뒤 ``pixel_scale`` (255)을 곱합니다. 논문처럼 평균만
+       빼고 **표준편차로 나누지 않습니다**. 결과는 0–255 척도의 "평균을 뺀 RGB 값" 입니다.
+    3. 무작위 ``size``×``size`` (224) 조각 하나와 확률 1/2 의 좌우 뒤집기(§4.1).
+    4. PCA 색 증강(§4.1). 고윳값 ``eigval`` 은 0–1 척도로 받아 ``pixel_scale`` 을 곱해 씁니다. 더해지는
+       값이 고윳값에 비례하므로, 이렇게 하면 0–1 이미지에 원래 상수를 쓴 것과 같은 변화가 됩니다.
+
+    Args:
+        size: 잘라 낼 조각의 크기(224).
+        resize: 짧은 변과 가운데 정사각형의 크기(256).
+        mean: 빼는 평균, 0–1 척도의 ``(3,)`` 또는 ``(3, resize, resize)`` 평균 이미지.
+        eigval: 0–1 척도의 PCA 고윳값.
+        eigvec: 열이 고유벡터인 ``(3, 3)`` 행렬.
+        lighting_std: α 의 표준편차(0.1). 0 이면 색 증강을 끕니다.
+        pixel_scale: 출력 픽셀 척도(255: 논문의 날것의 RGB, 1: 0–1 척도).
+        generator: 세 무작위 변환이 함께 쓸 ``torch.Generator`` 또는 정수 시드. ``None`` 이면 전역 난수.
+            ``DataLoader(num_workers>0)`` 에서는 모든 작업자가 같은 생성기 사본을 받아 같은 난수열을
+            되풀이하므로, 그때는 ``None`` (작업자마다 다른 시드를 주는 전역 난수)을 쓰세요.
+
+    Returns:
+        ``(3, size, size)`` float32 텐서를 내는 ``v2.Compose``.
+    """
+    gen = make_generator(generator)
+    return v2.Compose(
+        [
+            *_centred_square(resize, mean, pixel_scale),
+            RandomCrop(size, generator=gen),
+            RandomHorizontalFlip(0.5, generator=gen),
+            PCALighting(torch.as_tensor(eigval, dtype=torch.float64) * pixel_scale, eigvec, lighting_std, generator=gen),
+        ]
+    )
+
+
+def alexnet_test_transform(
+    ten_crop: bool = True,
+    *,
+    size: int = 224,
+    resize: int = 256,
+    mean: Tensor | Sequence[float] = IMAGENET_MEAN,
+    pixel_scale: float = 255.0,
+) -> v2.Compose:
+    """AlexNet 의 테스트용 변환(논문 §4.1). 무작위 요소가 없습니다.
+
+    :func:`alexnet_train_transform` 과 같은 크기 조정과 평균 빼기 뒤에, ``ten_crop=True`` 면 네 모서리와
+    가운데의 224×224 조각 다섯 개와 그 좌우 반전, 모두 10개를 ``(10, 3, size, size)`` 로 쌓습니다
+    (:class:`TenCrop`). ``ten_crop=False`` 면 가운데 조각 하나 ``(3, size, size)`` 입니다.
+
+    Args:
+        ten_crop: 10개 조각을 만들지 여부.
+        size: 조각의 크기(224).
+        resize: 짧은 변과 가운데 정사각형의 크기(256).
+        mean: 빼는 평균(0–1 척도).
+        pixel_scale: 출력 픽셀 척도(255).
+
+    Returns:
+        ``v2.Compose``.
+    """
+    last: v2.Transform = TenCrop(size) if ten_crop else v2.CenterCrop(size)
+    return v2.Compose([*_centred_square(resize, mean, pixel_scale), last])
+
+
+@torch.no_grad()
+def ten_crop_predict(model: nn.Module, images: Tensor) -> Tensor:
+    """조각마다 소프트맥스를 구해 **확률**을 평균합니다(논문 §4.1: "averaging the predictions made by the
+    network's softmax layer on the ten patches"). 로짓을 평균한 뒤 소프트맥스를 하는 것과는 다릅니다.
+
+    모델은 평가 모드로 실행하고, 끝나면 원래의 train/eval 상태로 되돌립니다.
+
+    Args:
+        model: ``(B, C, H, W)`` 를 받아 ``(B, K)`` 로짓을 내는 모델.
+        images: ``(N, n_crops, C, H, W)`` 텐서(:func:`alexnet_test_transform` 의 출력을 쌓은 것).
+
+    Returns:
+        ``(N, K)`` 평균 확률(각 행의 합은 1).
+
+    Raises:
+        ValueError: ``images`` 가 5차원이 아니거나 모델 출력이 ``(B, K)`` 가 아닐 때.
+    """
+    if not isinstance(images, Tensor) or images.dim() != 5:
+        raise ValueError(
+            f"images는 (N, 조각 수, C, H, W) 5차원 텐서여야 합니다. 받은 모양: {tuple(getattr(images, 'shape', ()))}"
+        )
+    n, crops = images.shape[:2]
+    was_training = model.training
+    model.eval()
+    try:
+        logits = model(images.flatten(0, 1))  # (N, 조각 수, C, H, W) -> (N·조각 수, C, H, W)
+    finally:
+        model.train(was_training)
+    if logits.dim() != 2 or logits.shape[0] != n * crops:
+        raise ValueError(f"모델 출력은 ({n * crops}, K) 여야 합니다. 받은 모양: {tuple(logits.shape)}")
+    probs = logits.softmax(dim=1).view(n, crops, -1)  # (N·조각 수, K) -> (N, 조각 수, K)
+    return probs.mean(dim=1)
