@@ -17,10 +17,10 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from .lrn import LocalResponseNorm
+from .lrn import CONVENTIONS, LocalResponseNorm
 from .pooling import pooling_output_size
 
-__all__ = ["AlexNet", "init_paper_", "PAPER_BIAS_ONE_LAYERS"]
+__all__ = ["AlexNet", "PAPER_BIAS_ONE_LAYERS", "init_paper_", "layer_output_shapes", "layer_outputs"]
 
 #: 논문 §5에서 편향을 1로 초기화하는 층. 나머지 편향은 0입니다.
 PAPER_BIAS_ONE_LAYERS = ("conv2", "conv4", "conv5", "fc6", "fc7")
@@ -79,8 +79,24 @@ class AlexNet(nn.Module):
             raise ValueError(f"channels={channels} 가 groups={groups} 로 나누어떨어지지 않습니다.")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout은 [0, 1) 범위여야 합니다. 받은 값: {dropout!r}")
-        if num_classes < 1:
-            raise ValueError(f"num_classes는 1 이상이어야 합니다. 받은 값: {num_classes!r}")
+        for name, value in (
+            ("num_classes", num_classes),
+            ("hidden_features", hidden_features),
+            ("conv1_kernel_size", conv1_kernel_size),
+            ("conv1_stride", conv1_stride),
+            ("conv2_kernel_size", conv2_kernel_size),
+            ("pool_output_size", pool_output_size),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}는 1 이상의 정수여야 합니다. 받은 값: {value!r}")
+        if isinstance(conv1_padding, bool) or not isinstance(conv1_padding, int) or conv1_padding < 0:
+            raise ValueError(f"conv1_padding은 0 이상의 정수여야 합니다. 받은 값: {conv1_padding!r}")
+        if conv2_kernel_size % 2 == 0:
+            raise ValueError(
+                f"conv2_kernel_size는 홀수여야 합니다(패딩 k // 2 로 크기를 유지하려면). 받은 값: {conv2_kernel_size}"
+            )
+        if lrn_convention not in CONVENTIONS:
+            raise ValueError(f"lrn_convention은 {CONVENTIONS} 중 하나여야 합니다. 받은 값: {lrn_convention!r}")
         c1, c2, c3, c4, c5 = channels
         self.groups = groups
         self.conv1_geometry = (conv1_kernel_size, conv1_stride, conv1_padding)
@@ -136,13 +152,29 @@ class AlexNet(nn.Module):
         groups: int = 1,
         lrn: bool = True,
         *,
-        channels: Sequence[int] = (32, 64, 96, 96, 64),
-        hidden_features: int = 512,
+        channels: Sequence[int] = (24, 48, 64, 64, 48),
+        hidden_features: int = 256,
+        pool_output_size: int = 3,
     ) -> AlexNet:
         """32×32 이미지(CIFAR-10)용 **축소판**. AlexNet 과 구조는 같지만 AlexNet 은 아닙니다.
 
-        conv1 은 5×5, 보폭 1, 패딩 2 이고, 채널과 FC 뉴런 수를 줄였습니다. 풀링은 그대로 3×3, 보폭 2
-        (겹치는 풀링)여서 32 → 15 → 7 → 3 으로 줄어듭니다. 펼치기 전 크기는 3×3 입니다.
+        합성곱 다섯 개(conv1, conv2 뒤 LRN), 겹치는 최대 풀링(3×3, 보폭 2) 셋, 드롭아웃이 있는 FC 세 개라는
+        구조는 그대로 두고, conv1 을 5×5·보폭 1·패딩 2 로 바꾸고 채널과 FC 뉴런 수를 줄였습니다. 32 입력이면
+        32 → 15 → 7 → 3, 28×28 조각(논문의 256 → 224 를 32 → 28 로 줄인 것)이면 28 → 13 → 6 → 2 입니다.
+        28×28 조각으로 학습할 때는 ``pool_output_size=2`` 로 두면 224 입력의 AlexNet 처럼 적응형 풀링이
+        항등 함수가 됩니다.
+
+        기본 크기(채널 24/48/64/64/48, FC 256, 매개변수 약 30만 개)는 책의 학습 장이 CPU 2코어에서 2분 안에
+        CIFAR-10 1만 장을 여러 에폭 학습하도록 고른 것입니다.
+
+        Args:
+            num_classes: 출력 클래스 수.
+            dropout: fc6, fc7 뒤 드롭아웃 확률.
+            groups: 1 또는 2(conv2, conv4, conv5 와 LRN 을 두 묶음으로).
+            lrn: ``False`` 이면 LRN 을 뺍니다.
+            channels: 다섯 합성곱 층의 출력 채널 수.
+            hidden_features: fc6, fc7 의 뉴런 수.
+            pool_output_size: ``AdaptiveAvgPool2d`` 의 출력 크기(32 입력이면 3, 28 입력이면 2가 항등).
         """
         return cls(
             num_classes=num_classes,
@@ -155,7 +187,7 @@ class AlexNet(nn.Module):
             conv1_stride=1,
             conv1_padding=2,
             conv2_kernel_size=5,
-            pool_output_size=3,
+            pool_output_size=pool_output_size,
         )
 
     def _spatial_trace(self, size: int) -> list[int]:
@@ -183,6 +215,8 @@ class AlexNet(nn.Module):
             ValueError: ``x`` 가 4차원이 아니거나, 채널이 3이 아니거나, ``H`` 나 ``W`` 가
                 ``min_input_size`` 보다 작을 때.
         """
+        if not isinstance(x, Tensor):
+            raise TypeError(f"x는 torch.Tensor 여야 합니다. 받은 타입: {type(x).__name__}")
         if x.dim() != 4:
             raise ValueError(f"x는 (N, 3, H, W) 모양이어야 합니다. 받은 모양: {tuple(x.shape)}")
         if x.shape[1] != 3:
@@ -229,3 +263,63 @@ def init_paper_(model: nn.Module, std: float = 0.01, bias_one_layers: Sequence[s
     if missing:
         raise ValueError(f"bias_one_layers 중 모델에 없는 층: {sorted(missing)}")
     return model
+
+
+@torch.no_grad()
+def layer_outputs(model: AlexNet, x: Tensor, names: Sequence[str] | None = None) -> dict[str, Tensor]:
+    """``x`` 를 평가 모드로 흘려 보내며 이름 있는 층의 출력을 모읍니다.
+
+    ``features`` 와 ``classifier`` 의 층(``conv1`` ... ``fc8``)과 ``avgpool`` 중 ``names`` 에 있는 것의
+    출력을 복사해 돌려줍니다(``ReLU(inplace=True)`` 가 바로 앞 층의 출력을 덮어쓰므로 복사합니다).
+    모델의 train/eval 상태는 되돌려 놓습니다.
+
+    Args:
+        model: :class:`AlexNet` (또는 같은 이름의 ``features``, ``avgpool``, ``classifier`` 를 가진 모델).
+        x: 입력 배치.
+        names: 모을 층 이름. ``None`` 이면 모든 층.
+
+    Returns:
+        층 이름 → 출력 텐서. 층 순서를 지킵니다.
+
+    Raises:
+        ValueError: ``names`` 에 없는 층 이름이 있을 때, 또는 모델의 ``forward`` 가 입력을 거부할 때.
+    """
+    named = [*model.features.named_children(), ("avgpool", model.avgpool), *model.classifier.named_children()]
+    wanted = [n for n, _ in named] if names is None else list(names)
+    unknown = set(wanted) - {n for n, _ in named}
+    if unknown:
+        raise ValueError(f"모델에 없는 층 이름: {sorted(unknown)}")
+    outputs: dict[str, Tensor] = {}
+    hooks = [
+        module.register_forward_hook(lambda _m, _i, out, name=name: outputs.__setitem__(name, out.detach().clone()))
+        for name, module in named
+        if name in wanted
+    ]
+    was_training = model.training
+    model.eval()
+    try:
+        model(x)
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    return {name: outputs[name] for name, _ in named if name in outputs}
+
+
+def layer_output_shapes(model: AlexNet, input_size: Sequence[int]) -> dict[str, tuple[int, ...]]:
+    """0으로 채운 입력 하나를 흘려 보내며 이름 있는 층마다 출력 모양을 기록합니다(:func:`layer_outputs`).
+
+    Args:
+        model: :class:`AlexNet` (``meta`` 장치에 만든 모델이면 값 없이 모양만 계산합니다).
+        input_size: 입력 모양, 예: ``(1, 3, 224, 224)``.
+
+    Returns:
+        층 이름(``conv1`` ... ``pool5``, ``avgpool``, ``fc6`` ... ``fc8``) → 출력 모양.
+
+    Raises:
+        ValueError: 모델의 ``forward`` 가 입력을 거부할 때(그 오류를 그대로 냅니다).
+    """
+    param = next(model.parameters(), None)
+    x = torch.zeros(tuple(input_size), device=param.device if param is not None else None,
+                    dtype=param.dtype if param is not None else None)
+    return {name: tuple(out.shape) for name, out in layer_outputs(model, x).items()}
