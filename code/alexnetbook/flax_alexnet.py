@@ -1,0 +1,599 @@
+"""JAX/Flax NNX 로 쓴 AlexNet: :class:`alexnetbook.models.AlexNet` 과 같은 구조, 같은 가중치, 같은 로짓.
+
+* :class:`AlexNet`: ``groups=1`` (한 줄기)과 ``groups=2`` (논문 §3.2, §3.5 의 두 GPU 구조), LRN, 드롭아웃,
+  적응형 평균 풀링까지 PyTorch 버전과 층 이름(conv1 … conv5, fc6 … fc8)과 인자가 같습니다.
+  입력은 JAX 에서 흔한 **NHWC** ``(N, H, W, 3)`` 입니다. PyTorch 의 NCHW 배치는 호출하는 쪽에서
+  한 번 ``transpose(0, 2, 3, 1)`` 해서 넘깁니다.
+* :func:`load_torch_state_dict`: PyTorch ``state_dict`` 를 옮깁니다. 합성곱 커널은 OIHW → HWIO,
+  ``Linear`` 가중치는 전치하고, fc6 은 펼치는 순서(PyTorch 는 C, H, W; 여기서는 H, W, C)까지 맞춥니다.
+* :func:`local_response_norm`, :func:`adaptive_avg_pool2d`: 채널이 마지막 축인 배열용 LRN(논문 §3.3)과
+  ``torch.nn.AdaptiveAvgPool2d`` 와 같은 구간 규칙의 적응형 평균 풀링.
+* :func:`sgd`, :func:`train_step`, :func:`fit`: optax 모멘텀 SGD(가중치 감쇠는 PyTorch 처럼 기울기에
+  더함, 논문 §5)와 ``nnx.jit`` 으로 컴파일한 학습 단계, 키를 명시적으로 넘기는 데이터 증강.
+
+이 모듈만 jax, flax, optax 를 불러옵니다(``pip install "alexnet-book[jax]"``). ``import alexnetbook`` 은
+이 모듈을 불러오지 않습니다.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import torch
+from flax import nnx
+from jax import lax
+
+from .adaptive_pooling import adaptive_bins
+from .lrn import LocalResponseNorm as TorchLocalResponseNorm
+from .lrn import _check_args
+from .models import AlexNet as TorchAlexNet
+
+__all__ = [
+    "AlexNet",
+    "FitHistory",
+    "adaptive_avg_pool2d",
+    "augment",
+    "count_params",
+    "cross_entropy",
+    "error_rate",
+    "fit",
+    "load_torch_state_dict",
+    "local_response_norm",
+    "sgd",
+    "train_step",
+]
+
+#: PyTorch ``AlexNet`` 의 ``state_dict`` 접두사 → 이 모듈의 층 이름.
+TORCH_LAYER_NAMES = {
+    "features.conv1": "conv1",
+    "features.conv2": "conv2",
+    "features.conv3": "conv3",
+    "features.conv4": "conv4",
+    "features.conv5": "conv5",
+    "classifier.fc6": "fc6",
+    "classifier.fc7": "fc7",
+    "classifier.fc8": "fc8",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# 국소 응답 정규화와 적응형 평균 풀링 (채널이 마지막 축)
+# ---------------------------------------------------------------------------------------------
+
+
+def local_response_norm(
+    x: jax.Array,
+    size: int = 5,
+    alpha: float = 1e-4,
+    beta: float = 0.75,
+    k: float = 2.0,
+    convention: str = "paper",
+    groups: int = 1,
+) -> jax.Array:
+    """채널이 **마지막 축** 인 배열의 국소 응답 정규화. 인자와 관례는 :func:`alexnetbook.lrn.local_response_norm` 과 같습니다.
+
+    이웃 채널의 제곱합은 채널 축을 따라 미끄러지는 합(``lax.reduce_window``)으로 구합니다.
+    창이 채널 끝을 넘어가는 부분은 0으로 채우므로, 있는 채널만 더한 것과 같습니다.
+
+    Args:
+        x: ``(N, H, W, C)`` 또는 ``(N, L, C)`` 배열.
+        size: 합하는 이웃 채널 수 ``n``.
+        alpha: 배율 ``α``. ``convention="torch"`` 이면 ``α / n`` 으로 씁니다.
+        beta: 지수 ``β``.
+        k: 더하는 상수 ``k``.
+        convention: ``"paper"`` (논문에 인쇄된 식, 창 ``[c - n//2, c + n//2]``) 또는
+            ``"torch"`` (``α / n``, 창 ``[c - n//2, c + (n-1)//2]``).
+        groups: 채널을 연속한 ``groups`` 묶음으로 나눠 묶음 안에서만 이웃을 셉니다.
+
+    Returns:
+        ``x`` 와 같은 모양과 dtype 의 배열. 제곱합은 float32 이상에서 누적합니다.
+
+    Raises:
+        ValueError: 인자가 잘못되었거나 ``x`` 가 3, 4차원이 아니거나 ``C`` 가 ``groups`` 로
+            나누어떨어지지 않을 때.
+    """
+    _check_args(size, alpha, beta, k, convention, groups)
+    x = jnp.asarray(x)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"x는 (N, H, W, C) 또는 (N, L, C) 모양이어야 합니다. 받은 모양: {x.shape}")
+    c = x.shape[-1]
+    if c % groups:
+        raise ValueError(f"x의 채널 수(마지막 축) {c} 가 groups={groups} 로 나누어떨어지지 않습니다.")
+    if convention == "paper":
+        before, after, scale = size // 2, size // 2, alpha
+    else:
+        before, after, scale = size // 2, (size - 1) // 2, alpha / size
+    acc_dtype = jnp.promote_types(x.dtype, jnp.float32)
+    xa = x.astype(acc_dtype)
+    sq = (xa * xa).reshape(*x.shape[:-1], groups, c // groups)  # (..., C) -> (..., G, C/G)
+    window = lax.reduce_window(
+        sq,
+        np.zeros((), acc_dtype),  # 상수 0 이어야 JAX 가 미분 가능한 "창 합"으로 알아봅니다
+        lax.add,
+        window_dimensions=(1,) * (sq.ndim - 1) + (before + after + 1,),
+        window_strides=(1,) * sq.ndim,
+        padding=((0, 0),) * (sq.ndim - 1) + ((before, after),),
+    )
+    window = window.reshape(x.shape)  # (..., G, C/G) -> (..., C)
+    return (xa / (k + scale * window) ** beta).astype(x.dtype)
+
+
+def _adaptive_pool_matrix(in_size: int, out_size: int) -> np.ndarray:
+    """``(out_size, in_size)`` 평균 행렬. 행 i 는 PyTorch 와 같은 구간 ``[⌊i·in/out⌋, ⌈(i+1)·in/out⌉)`` 의 평균입니다."""
+    matrix = np.zeros((out_size, in_size))
+    for i, (start, end) in enumerate(adaptive_bins(in_size, out_size)):
+        matrix[i, start:end] = 1.0 / (end - start)
+    return matrix
+
+
+def adaptive_avg_pool2d(x: jax.Array, output_size: int | tuple[int, int]) -> jax.Array:
+    """NHWC 배열의 적응형 평균 풀링. ``torch.nn.AdaptiveAvgPool2d`` 와 같은 구간을 평균합니다.
+
+    구간이 입력 크기로 정해지므로, 높이와 너비에 평균 행렬을 하나씩 곱하는 것으로 씁니다.
+    입력이 이미 ``output_size`` 이면 두 행렬이 단위 행렬이어서 값이 그대로 나옵니다(224 입력의 AlexNet).
+
+    Args:
+        x: ``(N, H, W, C)`` 배열.
+        output_size: ``S`` 또는 ``(S_h, S_w)``.
+
+    Returns:
+        ``(N, S_h, S_w, C)`` 배열.
+
+    Raises:
+        ValueError: ``x`` 가 4차원이 아니거나 ``output_size`` 가 양의 정수가 아닐 때.
+    """
+    x = jnp.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"x는 (N, H, W, C) 모양이어야 합니다. 받은 모양: {x.shape}")
+    out_h, out_w = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    for value in (out_h, out_w):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"output_size는 양의 정수 또는 그 쌍이어야 합니다. 받은 값: {output_size!r}")
+    rows = jnp.asarray(_adaptive_pool_matrix(x.shape[1], out_h), dtype=x.dtype)
+    cols = jnp.asarray(_adaptive_pool_matrix(x.shape[2], out_w), dtype=x.dtype)
+    return jnp.einsum("ih,nhwc,jw->nijc", rows, x, cols)  # (N, H, W, C) -> (N, S_h, S_w, C)
+
+
+# ---------------------------------------------------------------------------------------------
+# 모델
+# ---------------------------------------------------------------------------------------------
+
+
+class AlexNet(nnx.Module):
+    """Flax NNX 로 쓴 AlexNet. 인자, 층 이름, 층 순서가 :class:`alexnetbook.models.AlexNet` 과 같습니다.
+
+    conv1, conv2 뒤에 ReLU → LRN → 최대 풀링(3×3, 보폭 2), conv5 뒤에 ReLU → 최대 풀링, 그다음
+    적응형 평균 풀링과 펼치기, FC6·FC7 의 ReLU 뒤에 드롭아웃이 옵니다(논문 §3.3–§3.5, §4.2).
+    ``groups=2`` 이면 conv2, conv4, conv5 가 ``feature_group_count=2`` 인 묶음 합성곱입니다.
+
+    PyTorch 모듈처럼 만든 직후에는 학습 모드(드롭아웃 켜짐)이고, ``model.eval()`` / ``model.train()``
+    으로 바꿉니다. 드롭아웃 마스크에 쓰는 난수 키는 ``rngs`` 의 ``"dropout"`` 흐름(없으면
+    ``"default"``)에서 갈라져 모듈 안에 상태로 저장됩니다.
+
+    Args:
+        num_classes, dropout, groups, lrn, channels, hidden_features, conv1_kernel_size, conv1_stride,
+        conv1_padding, conv2_kernel_size, pool_output_size, lrn_convention: PyTorch 버전과 같습니다.
+        param_dtype: 매개변수의 dtype(기본 float32).
+        kernel_init, bias_init: 가중치와 편향의 초기화 함수(Flax 기본: LeCun 정규분포, 0). PyTorch 의
+            기본 초기화와는 다릅니다. 곧바로 다른 가중치를 덮어쓸 때는 ``nnx.initializers.zeros_init()`` 이 빠릅니다.
+        rngs: 매개변수 초기화(``"params"``)와 드롭아웃(``"dropout"``)에 쓸 ``nnx.Rngs``.
+
+    Raises:
+        ValueError: 인자가 잘못되었을 때.
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        dropout: float = 0.5,
+        groups: int = 1,
+        lrn: bool = True,
+        *,
+        channels: Sequence[int] = (96, 256, 384, 384, 256),
+        hidden_features: int = 4096,
+        conv1_kernel_size: int = 11,
+        conv1_stride: int = 4,
+        conv1_padding: int = 2,
+        conv2_kernel_size: int = 5,
+        pool_output_size: int = 6,
+        lrn_convention: str = "torch",
+        param_dtype: Any = jnp.float32,
+        kernel_init: nnx.Initializer = nnx.initializers.lecun_normal(),
+        bias_init: nnx.Initializer = nnx.initializers.zeros_init(),
+        rngs: nnx.Rngs,
+    ) -> None:
+        channels = tuple(channels)
+        # 설정 검사는 PyTorch 모델에 맡깁니다. 같은 인자로 meta 장치(값 없이 모양만 있는 텐서)에 만들어 보면
+        # 잘못된 인자에 똑같은 ValueError 가 나고, 최소 입력 크기도 같은 규칙으로 얻습니다(메모리를 쓰지 않음).
+        with torch.device("meta"):
+            reference = TorchAlexNet(
+                num_classes, dropout, groups, lrn, channels=channels, hidden_features=hidden_features,
+                conv1_kernel_size=conv1_kernel_size, conv1_stride=conv1_stride, conv1_padding=conv1_padding,
+                conv2_kernel_size=conv2_kernel_size, pool_output_size=pool_output_size, lrn_convention=lrn_convention,
+            )
+        self.min_input_size = reference.min_input_size
+        c1, c2, c3, c4, c5 = channels
+        self.groups = groups
+        self.channels = channels
+        self.pool_output_size = pool_output_size
+        self.lrn_convention = lrn_convention if lrn else None  # None 이면 LRN 없음
+
+        common = dict(param_dtype=param_dtype, kernel_init=kernel_init, bias_init=bias_init, rngs=rngs)
+
+        def conv(cin: int, cout: int, size: int, stride: int = 1, pad: int = 0, g: int = 1) -> nnx.Conv:
+            return nnx.Conv(
+                cin, cout, (size, size), strides=(stride, stride), padding=((pad, pad), (pad, pad)),
+                feature_group_count=g, **common,
+            )
+
+        self.conv1 = conv(3, c1, conv1_kernel_size, conv1_stride, conv1_padding)
+        self.conv2 = conv(c1, c2, conv2_kernel_size, pad=conv2_kernel_size // 2, g=groups)
+        self.conv3 = conv(c2, c3, 3, pad=1)  # 두 묶음(GPU)을 모두 봄
+        self.conv4 = conv(c3, c4, 3, pad=1, g=groups)
+        self.conv5 = conv(c4, c5, 3, pad=1, g=groups)
+        self.fc6 = nnx.Linear(c5 * pool_output_size * pool_output_size, hidden_features, **common)
+        self.drop6 = nnx.Dropout(dropout, rngs=rngs)
+        self.fc7 = nnx.Linear(hidden_features, hidden_features, **common)
+        self.drop7 = nnx.Dropout(dropout, rngs=rngs)
+        self.fc8 = nnx.Linear(hidden_features, num_classes, **common)
+
+    @classmethod
+    def for_cifar(cls, *args: Any, rngs: nnx.Rngs, **kwargs: Any) -> AlexNet:
+        """32×32 이미지용 **축소판**. AlexNet 과 구조는 같지만 AlexNet 은 아닙니다.
+
+        위치 인자와 ``num_classes``, ``dropout``, ``groups``, ``lrn``, ``channels``, ``hidden_features``,
+        ``pool_output_size`` 는 :meth:`alexnetbook.models.AlexNet.for_cifar` 와 같고, 설정도 그 메서드에서
+        읽어 옵니다. ``param_dtype``, ``kernel_init``, ``bias_init`` 는 이 클래스의 생성자로 넘깁니다.
+        """
+        flax_kwargs = {name: kwargs.pop(name) for name in ("param_dtype", "kernel_init", "bias_init") if name in kwargs}
+        with torch.device("meta"):
+            reference = TorchAlexNet.for_cifar(*args, **kwargs)
+        return cls(**_config_of(reference), **flax_kwargs, rngs=rngs)
+
+    @classmethod
+    def from_torch(cls, torch_model: TorchAlexNet, *, rngs: nnx.Rngs) -> AlexNet:
+        """PyTorch :class:`alexnetbook.models.AlexNet` 과 설정과 가중치가 같은 Flax 모델을 만듭니다.
+
+        설정(채널, 묶음 수, LRN 관례, 드롭아웃 확률, conv1 모양 등)은 ``torch_model`` 의 층에서 읽고,
+        매개변수는 PyTorch 가중치와 같은 dtype 의 0으로 만든 뒤(큰 난수 초기화를 건너뜀)
+        :func:`load_torch_state_dict` 로 채웁니다. 학습/평가 모드는 옮기지 않습니다(만든 직후는 학습 모드).
+
+        Raises:
+            TypeError: ``torch_model`` 이 :class:`alexnetbook.models.AlexNet` 이 아닐 때.
+        """
+        config = _config_of(torch_model)
+        model = cls(
+            **config,
+            param_dtype=_to_numpy(torch_model.features.conv1.bias).dtype,  # float64 PyTorch 모델이면 float64
+            kernel_init=nnx.initializers.zeros_init(),
+            rngs=rngs,
+        )
+        return load_torch_state_dict(model, torch_model.state_dict())
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        """``(N, H, W, 3)`` NHWC 이미지를 ``(N, num_classes)`` 로짓으로 바꿉니다.
+
+        Raises:
+            ValueError: ``x`` 가 4차원이 아니거나, 마지막 축이 3(RGB)이 아니거나(NCHW 를 넘긴 경우 등),
+                ``H`` 나 ``W`` 가 ``min_input_size`` 보다 작을 때.
+        """
+        if x.ndim != 4:
+            raise ValueError(f"x는 (N, H, W, 3) NHWC 모양이어야 합니다. 받은 모양: {x.shape}")
+        if x.shape[-1] != 3:
+            raise ValueError(
+                f"x는 채널이 마지막인 (N, H, W, 3) 이어야 합니다. 받은 모양: {x.shape}. "
+                "PyTorch 의 (N, 3, H, W) 배치는 x.transpose(0, 2, 3, 1) 로 바꿔 넘기세요."
+            )
+        if min(x.shape[1], x.shape[2]) < self.min_input_size:
+            raise ValueError(
+                f"x의 높이와 너비는 {self.min_input_size} 이상이어야 합니다(이 신경망의 최소 입력 크기). "
+                f"받은 크기: {x.shape[1]}×{x.shape[2]}"
+            )
+
+        def pool(h: jax.Array) -> jax.Array:
+            return nnx.max_pool(h, window_shape=(3, 3), strides=(2, 2), padding="VALID")
+
+        def norm(h: jax.Array) -> jax.Array:  # 논문 §3.3의 n=5, α=1e-4, β=0.75, k=2 (PyTorch 모델과 같음)
+            if self.lrn_convention is None:
+                return h
+            return local_response_norm(h, 5, 1e-4, 0.75, 2.0, self.lrn_convention, self.groups)
+
+        x = pool(norm(nnx.relu(self.conv1(x))))
+        x = pool(norm(nnx.relu(self.conv2(x))))
+        x = nnx.relu(self.conv3(x))
+        x = nnx.relu(self.conv4(x))
+        x = pool(nnx.relu(self.conv5(x)))
+        x = adaptive_avg_pool2d(x, self.pool_output_size)
+        x = x.reshape(x.shape[0], -1)  # (N, S, S, C) -> (N, S*S*C): H, W, C 순서로 펼침
+        x = self.drop6(nnx.relu(self.fc6(x)))
+        x = self.drop7(nnx.relu(self.fc7(x)))
+        return self.fc8(x)
+
+
+def _config_of(torch_model: TorchAlexNet) -> dict[str, Any]:
+    """PyTorch :class:`alexnetbook.models.AlexNet` 의 층에서 생성자 인자를 읽습니다."""
+    if not isinstance(torch_model, TorchAlexNet):
+        raise TypeError(f"torch_model은 alexnetbook.models.AlexNet 이어야 합니다. 받은 타입: {type(torch_model).__name__}")
+    f, c = torch_model.features, torch_model.classifier
+    convs = [getattr(f, f"conv{i}") for i in range(1, 6)]
+    pool_size = torch_model.avgpool.output_size
+    lrn = isinstance(f.norm1, TorchLocalResponseNorm)  # LRN 이 없으면 nn.Identity
+    return dict(
+        num_classes=c.fc8.out_features,
+        dropout=c.drop6.p,
+        groups=convs[1].groups,
+        lrn=lrn,
+        channels=[conv.out_channels for conv in convs],
+        hidden_features=c.fc6.out_features,
+        conv1_kernel_size=convs[0].kernel_size[0],
+        conv1_stride=convs[0].stride[0],
+        conv1_padding=convs[0].padding[0],
+        conv2_kernel_size=convs[1].kernel_size[0],
+        pool_output_size=pool_size if isinstance(pool_size, int) else pool_size[0],
+        lrn_convention=f.norm1.convention if lrn else "torch",
+    )
+
+
+def count_params(model: nnx.Module) -> int:
+    """``nnx.Param`` 의 원소 수 합계. ``nnx.eval_shape`` 로 만든 (값이 없는) 모델에도 쓸 수 있습니다."""
+    return sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(nnx.state(model, nnx.Param)))
+
+
+# ---------------------------------------------------------------------------------------------
+# PyTorch 가중치 옮기기
+# ---------------------------------------------------------------------------------------------
+
+
+def _to_numpy(value: Any) -> np.ndarray:
+    """배열 **사본**. CPU 의 ``jnp.asarray`` 는 NumPy 메모리를 복사 없이 쓸 수 있어서, 사본이 아니면
+    PyTorch 쪽에서 가중치를 제자리에서 바꿀 때(``optimizer.step()``) Flax 모델 값까지 바뀔 수 있습니다."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    return np.array(value, copy=True)
+
+
+def load_torch_state_dict(model: AlexNet, state_dict: Mapping[str, Any]) -> AlexNet:
+    """PyTorch :class:`alexnetbook.models.AlexNet` 의 ``state_dict`` 를 Flax 모델로 옮깁니다(제자리에서).
+
+    * 합성곱 커널: PyTorch ``(out, in/groups, kH, kW)`` (OIHW) → Flax ``(kH, kW, in/groups, out)`` (HWIO).
+      묶음 합성곱도 두 라이브러리 모두 출력 채널을 연속한 묶음으로 나누므로 같은 전치면 됩니다.
+    * ``Linear``: PyTorch ``(out, in)`` → Flax ``(in, out)``.
+    * fc6: PyTorch 는 ``(N, C, S, S)`` 를 C, H, W 순서로 펼치고, 이 모델은 ``(N, S, S, C)`` 를 H, W, C
+      순서로 펼칩니다. 그래서 fc6 가중치의 입력 축을 ``(C, S, S)`` → ``(S, S, C)`` 로 재배열합니다.
+
+    값은 모델 매개변수의 dtype 으로 바꿔 넣습니다. ``nnx.eval_shape`` 로 만든 모델에도 쓸 수 있습니다.
+
+    Args:
+        model: 같은 설정(channels, groups, pool_output_size 등)으로 만든 :class:`AlexNet`.
+        state_dict: ``features.conv1.weight`` … ``classifier.fc8.bias`` 열여섯 개를 담은 매핑.
+            값은 ``torch.Tensor`` 또는 NumPy 배열.
+
+    Returns:
+        같은 ``model``.
+
+    Raises:
+        TypeError: ``model`` 이 :class:`AlexNet` 이 아닐 때.
+        ValueError: 키가 빠졌거나 남을 때, 모양이 설정과 다를 때(기대한 모양을 알려 줍니다).
+    """
+    if not isinstance(model, AlexNet):
+        raise TypeError(f"model은 alexnetbook.flax_alexnet.AlexNet 이어야 합니다. 받은 타입: {type(model).__name__}")
+    expected = {f"{prefix}.{p}" for prefix in TORCH_LAYER_NAMES for p in ("weight", "bias")}
+    missing, unexpected = sorted(expected - set(state_dict)), sorted(set(state_dict) - expected)
+    if missing or unexpected:
+        raise ValueError(f"state_dict 의 키가 맞지 않습니다. 빠진 키: {missing}, 남는 키: {unexpected}")
+    converted: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for prefix, name in TORCH_LAYER_NAMES.items():
+        layer = getattr(model, name)
+        kernel_shape = tuple(layer.kernel.shape)
+        weight = _to_numpy(state_dict[f"{prefix}.weight"])
+        bias = _to_numpy(state_dict[f"{prefix}.bias"])
+        if isinstance(layer, nnx.Conv):
+            torch_shape = (kernel_shape[3], kernel_shape[2], kernel_shape[0], kernel_shape[1])
+            _check_shape(f"{prefix}.weight", weight, torch_shape)
+            kernel = weight.transpose(2, 3, 1, 0)  # (O, I/G, kH, kW) -> (kH, kW, I/G, O)
+        elif name == "fc6":
+            c, s = model.channels[-1], model.pool_output_size
+            torch_shape = (kernel_shape[1], c * s * s)
+            _check_shape(f"{prefix}.weight", weight, torch_shape)
+            kernel = weight.reshape(-1, c, s, s)  # (out, C*S*S) -> (out, C, S, S)
+            kernel = kernel.transpose(2, 3, 1, 0).reshape(s * s * c, -1)  # -> (S, S, C, out) -> (S*S*C, out)
+        else:
+            torch_shape = (kernel_shape[1], kernel_shape[0])
+            _check_shape(f"{prefix}.weight", weight, torch_shape)
+            kernel = weight.T  # (out, in) -> (in, out)
+        _check_shape(f"{prefix}.bias", bias, tuple(layer.bias.shape))
+        converted[name] = (kernel, bias)
+    for name, (kernel, bias) in converted.items():  # 모두 검사한 뒤에 씁니다(반쯤 바뀐 모델을 남기지 않음)
+        layer = getattr(model, name)
+        layer.kernel.set_value(jnp.asarray(kernel, dtype=layer.kernel.dtype))
+        layer.bias.set_value(jnp.asarray(bias, dtype=layer.bias.dtype))
+    return model
+
+
+def _check_shape(key: str, array: np.ndarray, shape: tuple[int, ...]) -> None:
+    if tuple(array.shape) != tuple(shape):
+        raise ValueError(f"{key} 의 모양은 {tuple(shape)} 이어야 합니다(모델 설정 기준). 받은 모양: {tuple(array.shape)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# 학습: optax SGD, 명시적 키로 하는 증강, nnx.jit 학습 단계
+# ---------------------------------------------------------------------------------------------
+
+
+def sgd(learning_rate: float, momentum: float = 0.9, weight_decay: float = 5e-4) -> optax.GradientTransformation:
+    """``torch.optim.SGD(lr, momentum, weight_decay)`` 와 같은 갱신을 하는 optax 변환(논문 §5의 값이 기본).
+
+    ``add_decayed_weights`` 를 **모멘텀보다 먼저** 두어 ``g + λw`` 를 모멘텀 버퍼에 넣습니다(PyTorch 의
+    결합된 가중치 감쇠). 순서를 바꿔 ``sgd`` 뒤에 두면 학습률이 곱해지지 않은 ``λw`` 가 갱신량에 더해져
+    가중치가 오히려 커지는 쪽으로 움직입니다. 편향도 감쇠합니다(PyTorch 기본과 같음).
+    """
+    if learning_rate <= 0 or not 0 <= momentum < 1 or weight_decay < 0:
+        raise ValueError(
+            f"learning_rate > 0, 0 <= momentum < 1, weight_decay >= 0 이어야 합니다: "
+            f"{learning_rate}, {momentum}, {weight_decay}"
+        )
+    return optax.chain(
+        optax.add_decayed_weights(weight_decay),  # g <- g + λw
+        optax.sgd(learning_rate, momentum=momentum),  # b <- μb + g;  갱신량 -lr·b
+    )
+
+
+@functools.partial(jax.jit, static_argnames="padding")
+def augment(key: jax.Array, images: jax.Array, padding: int = 4) -> jax.Array:
+    """무작위 좌우 반전과 무작위 자르기(가장자리를 0으로 ``padding`` 만큼 늘린 뒤 원래 크기로 자름).
+
+    논문 §4.1의 무작위 자르기와 좌우 반전을 32×32 에 맞춰 줄인 것입니다. 난수는 전역 상태가 아니라
+    인자로 받은 ``key`` 하나에서 나오므로, 같은 키를 넣으면 언제나 같은 결과가 나옵니다.
+    ``jax.jit`` 으로 컴파일되어 있고(``padding`` 은 정적 인자), :func:`train_step` 안에서도 그대로 씁니다.
+
+    Args:
+        key: ``jax.random.key`` 로 만든 키.
+        images: ``(N, H, W, C)`` 배열(평균을 뺀 뒤라면 0 이 평균 픽셀입니다).
+        padding: 각 변에 덧댈 픽셀 수. 0 이면 반전만 합니다.
+
+    Returns:
+        ``images`` 와 같은 모양의 배열.
+
+    Raises:
+        ValueError: ``images`` 가 4차원이 아니거나 ``padding`` 이 음수일 때.
+    """
+    if images.ndim != 4:
+        raise ValueError(f"images는 (N, H, W, C) 모양이어야 합니다. 받은 모양: {images.shape}")
+    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+        raise ValueError(f"padding은 0 이상의 정수여야 합니다. 받은 값: {padding!r}")
+    n, h, w, c = images.shape
+    flip_key, crop_key = jax.random.split(key)
+    flip = jax.random.bernoulli(flip_key, 0.5, (n,))
+    images = jnp.where(flip[:, None, None, None], images[:, :, ::-1, :], images)  # 너비 축을 뒤집음
+    padded = jnp.pad(images, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+    offsets = jax.random.randint(crop_key, (n, 2), 0, 2 * padding + 1)
+
+    def crop(image: jax.Array, offset: jax.Array) -> jax.Array:
+        return lax.dynamic_slice(image, (offset[0], offset[1], 0), (h, w, c))
+
+    return jax.vmap(crop)(padded, offsets)
+
+
+def cross_entropy(model: nnx.Module, images: jax.Array, labels: jax.Array) -> jax.Array:
+    """평균 교차 엔트로피 손실(``nn.CrossEntropyLoss`` 와 같음)."""
+    logits = model(images)
+    return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+
+
+@nnx.jit
+def train_step(
+    model: nnx.Module,
+    optimizer: nnx.Optimizer,
+    images: jax.Array,
+    labels: jax.Array,
+    key: jax.Array | None = None,
+) -> jax.Array:
+    """한 번의 SGD 단계(``nnx.jit`` 으로 컴파일). ``model`` 과 ``optimizer`` 를 제자리에서 갱신합니다.
+
+    ``key`` 가 있으면 그 키로 :func:`augment` 를 먼저 적용합니다. 드롭아웃 마스크의 키는 인자로 받지 않고
+    모델 안의 ``nnx.Rngs`` 흐름에서 꺼내며, 흐름의 카운터가 늘어난 것도 ``nnx.jit`` 이 모델에 돌려 씁니다.
+
+    Returns:
+        이 배치의 (갱신 전) 평균 손실.
+    """
+    if key is not None:
+        images = augment(key, images)
+    loss, grads = nnx.value_and_grad(cross_entropy)(model, images, labels)
+    optimizer.update(model, grads)
+    return loss
+
+
+@nnx.jit
+def _logits(model: nnx.Module, images: jax.Array) -> jax.Array:
+    return model(images)
+
+
+def error_rate(model: AlexNet, images: jax.Array, labels: jax.Array, *, batch_size: int = 500) -> float:
+    """평가 모드(드롭아웃 끔)에서 top-1 오류율(0–1). 끝나면 원래 모드로 되돌립니다."""
+    was_training = not model.drop6.deterministic
+    model.eval()
+    wrong = 0
+    for start in range(0, len(images), batch_size):
+        logits = _logits(model, jnp.asarray(images[start:start + batch_size]))
+        wrong += int((logits.argmax(axis=1) != jnp.asarray(labels[start:start + batch_size])).sum())
+    if was_training:
+        model.train()
+    return wrong / len(images)
+
+
+@dataclass
+class FitHistory:
+    """:func:`fit` 의 기록: 단계별 손실과 에폭별 평균 손실."""
+
+    step_losses: list[float] = field(default_factory=list)
+    epoch_losses: list[float] = field(default_factory=list)
+
+
+def fit(
+    model: AlexNet,
+    images: np.ndarray | jax.Array,
+    labels: np.ndarray | jax.Array,
+    *,
+    epochs: int,
+    lr: float,
+    momentum: float = 0.9,
+    weight_decay: float = 5e-4,
+    batch_size: int = 128,
+    seed: int = 0,
+    use_augment: bool = True,
+) -> FitHistory:
+    """:func:`sgd` 와 :func:`train_step` 으로 에폭 단위 학습을 합니다(모델은 제자리에서 바뀜).
+
+    배치 순서와 증강의 난수는 모두 ``jax.random.key(seed)`` 에서 ``split`` 으로 갈라져 나옵니다.
+    ``jit`` 은 배열 모양마다 따로 컴파일하므로, 마지막의 모자란 배치는 버려 모양을 하나로 둡니다.
+
+    Args:
+        model: 학습할 :class:`AlexNet` (학습 모드로 바꿉니다).
+        images: ``(N, H, W, 3)`` 실수 배열(전처리 완료).
+        labels: ``(N,)`` 정수 레이블.
+        epochs: 에폭 수.
+        lr, momentum, weight_decay: :func:`sgd` 인자.
+        batch_size: 미니배치 크기(``N`` 이하).
+        seed: 배치 순서와 증강의 시드.
+        use_augment: ``True`` 이면 배치마다 :func:`augment` 를 적용합니다.
+
+    Returns:
+        :class:`FitHistory`.
+
+    Raises:
+        ValueError: 모양이나 인자가 잘못되었을 때. 손실이 NaN/inf 가 되면 RuntimeError.
+    """
+    if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels):
+        raise ValueError(
+            f"images는 (N, H, W, 3), labels는 (N,) 이어야 합니다. 받은 모양: {images.shape}, {labels.shape}"
+        )
+    if epochs < 1 or not 1 <= batch_size <= len(images):
+        raise ValueError(f"epochs 는 1 이상, batch_size 는 1 이상 N={len(images)} 이하여야 합니다: {epochs}, {batch_size}")
+    images, labels = jnp.asarray(images), jnp.asarray(labels)
+    optimizer = nnx.Optimizer(model, sgd(lr, momentum, weight_decay), wrt=nnx.Param)
+    model.train()
+    key = jax.random.key(seed)
+    history = FitHistory()
+    steps = len(images) // batch_size
+    for epoch in range(1, epochs + 1):
+        key, order_key = jax.random.split(key)
+        order = jax.random.permutation(order_key, len(images))
+        total = 0.0
+        for step in range(steps):
+            idx = order[step * batch_size:(step + 1) * batch_size]
+            key, aug_key = jax.random.split(key)
+            loss = float(train_step(model, optimizer, images[idx], labels[idx], aug_key if use_augment else None))
+            if not math.isfinite(loss):
+                raise RuntimeError(f"에폭 {epoch} 에서 손실이 {loss} 가 되었습니다(학습률 {lr} 이 너무 큽니다).")
+            history.step_losses.append(loss)
+            total += loss
+        history.epoch_losses.append(total / steps)
+    return history
