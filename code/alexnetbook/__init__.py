@@ -15,7 +15,10 @@ __version__ = "0.1.0"
 # 책의 각 장이 쓰는 하위 모듈 이름. 개념 하나에 모듈 하나입니다.
 _SUBMODULES = (
     "activations",
+    "adaptive_pooling",
     "augment",
+    "benchmark_results",
+    "cpu_memory",
     "data",
     "ddp",
     "dropout",
@@ -26,6 +29,7 @@ _SUBMODULES = (
     "parallel",
     "plotting",
     "pooling",
+    "summary",
     "train",
     "utils",
 )

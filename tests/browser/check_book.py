@@ -150,6 +150,9 @@ JS_UI_TEXTS = """() => {
     const node = walker.currentNode;
     const parent = node.parentElement;
     if (!parent || !outside(parent) || parent.closest('script, style, noscript')) continue;
+    // 목차와 이전/다음 링크는 저자가 쓴 제목을 옮긴 것입니다. 제목 속 코드(`torchrun`) 뒤의 조사("으로 ...")가
+    // 따로 된 글 조각으로 보이므로 화면 문구 검사에서 뺍니다.
+    if (parent.closest('.toc-entry, .section-nav, .bd-toc-nav, .bd-sidenav, .bd-links, .prev-next-area')) continue;
     const value = node.textContent.trim();
     if (value) texts.push(value);
   }
