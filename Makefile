@@ -21,7 +21,7 @@ endif
 export OMP_NUM_THREADS ?= 2
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
+NOTEBOOKS := $(sort $(shell find book -name "*.ipynb" -not -path "*/.*" -not -path "*_build*"))
 
 .PHONY: help venv book test notebooks bench clean
 
@@ -32,10 +32,10 @@ help:
 	@echo "make bench      benchmarks/ 의 성능 측정을 실행합니다(테스트와 별개)"
 	@echo "make clean      _build 를 지웁니다"
 
-# 파이썬 3.10 이상인지 먼저 확인합니다.
+# 파이썬 3.11 이상인지 먼저 확인합니다(requirements.txt 의 고정 버전들이 3.11 이상을 요구합니다).
 $(STAMP): requirements.txt pyproject.toml
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "오류: '$(PYTHON)' 을 찾을 수 없습니다. Python 3.10 이상(CI 는 3.11)이 필요합니다. 예: make PYTHON=python3.11" >&2; exit 1; }
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || { echo "오류: $$($(PYTHON) --version 2>&1) 로는 안 됩니다. Python 3.10 이상(CI 는 3.11)이 필요합니다. 예: make PYTHON=python3.11" >&2; exit 1; }
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "오류: '$(PYTHON)' 을 찾을 수 없습니다. Python 3.11 이상이 필요합니다. 예: make PYTHON=python3.11" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { echo "오류: $$($(PYTHON) --version 2>&1) 로는 안 됩니다. Python 3.11 이상이 필요합니다. 예: make PYTHON=python3.11" >&2; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
@@ -44,7 +44,7 @@ $(STAMP): requirements.txt pyproject.toml
 venv: $(STAMP)
 
 book: $(STAMP)
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

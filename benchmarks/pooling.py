@@ -26,6 +26,7 @@ import os
 import subprocess
 import sys
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ if __package__ in (None, ""):  # python benchmarks/pooling.py 로 실행할 때
 from alexnetbook.pooling import Im2colMaxPool2d, MaxPool2d, pooling_output_size  # noqa: E402
 from benchmarks._timing import compare, pin_threads, save_results  # noqa: E402
 
-__all__ = ["IMPLEMENTATIONS", "measure_peak_memory", "run"]
+__all__ = ["GOAL_MEMORY_RATIO", "GOAL_TIME_RATIO", "IMPLEMENTATIONS", "goal", "measure_peak_memory", "run"]
 
 #: 잴 구현들: 이름 → 설명.
 IMPLEMENTATIONS = {
@@ -49,6 +50,9 @@ IMPLEMENTATIONS = {
 }
 
 _DEFAULT_SHAPE = (32, 96, 55, 55)
+#: 목표: 순전파+역전파 시간 비율 NumPy/PyTorch(중앙값)와 최고 추가 메모리/입력 크기의 상한.
+GOAL_TIME_RATIO = 2.0
+GOAL_MEMORY_RATIO = 2.0
 
 
 def _inputs(shape: tuple[int, ...], kernel_size: int, stride: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -61,8 +65,25 @@ def _inputs(shape: tuple[int, ...], kernel_size: int, stride: int, seed: int = 0
     return x, dout
 
 
-def _step(name: str, x: np.ndarray, dout: np.ndarray, kernel_size: int, stride: int):
-    """구현 ``name`` 의 순전파+역전파 한 번을 하는 함수(결과를 돌려주므로 측정 동안 살아 있음)."""
+def _step(
+    name: str, x: np.ndarray, dout: np.ndarray, kernel_size: int, stride: int
+) -> Callable[[], tuple[np.ndarray, np.ndarray] | tuple[torch.Tensor, torch.Tensor]]:
+    """구현 ``name`` 의 순전파+역전파 한 번을 하는 함수를 만듭니다.
+
+    Args:
+        name: :data:`IMPLEMENTATIONS` 의 이름.
+        x: ``(N, C, H, W)`` float32 입력.
+        dout: ``(N, C, OH, OW)`` 출력 기울기.
+        kernel_size: 창 크기 ``z``.
+        stride: 보폭 ``s``.
+
+    Returns:
+        인자 없이 불러 ``(출력, 입력 기울기)`` 를 돌려주는 함수. 결과를 돌려주므로 측정하는 동안 두 배열이
+        살아 있어, 메모리 측정에 출력과 입력 기울기가 들어갑니다.
+
+    Raises:
+        ValueError: ``name`` 을 모를 때.
+    """
     if name in ("numpy", "numpy_im2col"):
         layer = (MaxPool2d if name == "numpy" else Im2colMaxPool2d)(kernel_size, stride)
 
@@ -121,8 +142,15 @@ def measure_peak_memory(name: str, shape: tuple[int, ...], kernel_size: int = 3,
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _tracemalloc_peak(step) -> int:
-    """``step()`` 동안 NumPy 가 새로 잡은 메모리의 최고치(바이트). NumPy 는 할당을 tracemalloc 에 알립니다."""
+def _tracemalloc_peak(step: Callable[[], object]) -> int:
+    """``step()`` 동안 NumPy 가 새로 잡은 메모리의 최고치(바이트). NumPy 는 할당을 tracemalloc 에 알립니다.
+
+    Args:
+        step: 인자 없는 함수. 돌려준 값은 최고치를 읽은 뒤에 버립니다(출력도 최고치에 들어감).
+
+    Returns:
+        ``step()`` 을 시작할 때보다 늘어난 최고 바이트 수.
+    """
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
@@ -133,6 +161,34 @@ def _tracemalloc_peak(step) -> int:
         tracemalloc.stop()
     del result
     return peak - base
+
+
+def goal(results: dict[str, Any]) -> dict[str, Any]:
+    """:func:`run` 의 결과에서 목표(시간 비율 중앙값 ≤ 2, 최고 추가 메모리 ≤ 입력의 2배) 달성 여부를 판정합니다.
+
+    시간은 ``results["time"]["ratio"]["median"]`` (NumPy ``MaxPool2d`` / PyTorch 기본 스레드), 메모리는
+    ``MaxPool2d`` 의 RSS 증가량을 봅니다. 메모리를 재지 않았으면 메모리 항목은 ``None`` 이고, 전체 판정은
+    시간만으로 합니다. 목표의 조건(모양 (32, 96, 55, 55), 3×3, 보폭 2)이 아니면 ``conditions_match`` 가
+    ``False`` 입니다(그래도 판정은 그대로 적습니다).
+
+    Returns:
+        ``time_ratio_median_at_most``, ``time_ratio_median``, ``time_met``, ``memory_ratio_at_most``,
+        ``memory_ratio``, ``memory_met``, ``conditions_match``, ``met``.
+    """
+    time_ratio = results["time"]["ratio"]["median"]
+    memory_ratio = results["memory"]["numpy"]["rss_ratio_to_input"] if "memory" in results else None
+    time_met = time_ratio <= GOAL_TIME_RATIO
+    memory_met = None if memory_ratio is None else memory_ratio <= GOAL_MEMORY_RATIO
+    return {
+        "time_ratio_median_at_most": GOAL_TIME_RATIO,
+        "time_ratio_median": time_ratio,
+        "time_met": time_met,
+        "memory_ratio_at_most": GOAL_MEMORY_RATIO,
+        "memory_ratio": memory_ratio,
+        "memory_met": memory_met,
+        "conditions_match": (tuple(results["shape"]), results["kernel_size"], results["stride"]) == (_DEFAULT_SHAPE, 3, 2),
+        "met": time_met and memory_met is not False,
+    }
 
 
 def _slowdown(speedup: dict[str, float]) -> dict[str, float]:
@@ -166,8 +222,8 @@ def run(
         save: 결과를 JSON 으로 저장할지 여부.
 
     Returns:
-        ``time``, ``time_torch_1thread``, ``time_im2col``, ``memory`` 등을 담은 사전. 시간 비율은
-        NumPy 시간 / PyTorch 시간(1보다 크면 NumPy 가 느림)입니다.
+        ``time``, ``time_torch_1thread``, ``time_im2col``, ``memory``, ``goal`` (:func:`goal`) 등을 담은
+        사전. 시간 비율은 NumPy 시간 / PyTorch 시간(1보다 크면 NumPy 가 느림)입니다.
     """
     threads = pin_threads(threads)
     load_before = os.getloadavg()  # 공유 기계의 부하(1, 5, 15분 평균 실행 대기 프로세스 수)를 함께 기록
@@ -212,6 +268,7 @@ def run(
             mem[name].update(tracemalloc_peak_bytes=peak, tracemalloc_ratio_to_input=peak / x.nbytes)
         results["memory"] = mem
     results["load_average"] = {"before": list(load_before), "after": list(os.getloadavg()), "cpu_count": os.cpu_count()}
+    results["goal"] = goal(results)
     if save:
         results["saved_to"] = str(save_results("pooling", results).relative_to(Path(__file__).resolve().parents[1]))
     return results
@@ -240,6 +297,14 @@ def _report(r: dict[str, Any]) -> None:
                          f"({m[name]['tracemalloc_ratio_to_input']:.2f}배)")
             print(line)
         print(f"PyTorch 가 꼭 잡아야 하는 양(출력+int64 위치+입력 기울기): {m['torch_expected_bytes'] / mib:.1f} MiB")
+    g = r["goal"]
+    verdict = "met" if g["met"] else "NOT met"
+    memory = "재지 않음" if g["memory_ratio"] is None else (
+        f"{g['memory_ratio']:.2f}배 {'met' if g['memory_met'] else 'NOT met'}")
+    note = "" if g["conditions_match"] else " (목표의 조건 (32, 96, 55, 55), 3×3, 보폭 2 가 아니므로 참고용)"
+    print(f"goal (시간 비율 중앙값 <= {g['time_ratio_median_at_most']:g}, 추가 메모리 최고치 <= 입력의 "
+          f"{g['memory_ratio_at_most']:g}배): {verdict}{note}  [시간 {g['time_ratio_median']:.2f} "
+          f"{'met' if g['time_met'] else 'NOT met'}, 메모리 {memory}]")
     load = r["load_average"]
     print(f"측정 중 기계 부하(1분 평균): 시작 {load['before'][0]:.1f}, 끝 {load['after'][0]:.1f} (코어 {load['cpu_count']}개)")
     if "saved_to" in r:

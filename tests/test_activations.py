@@ -164,3 +164,18 @@ def test_plot_activation_draws_function_and_gradient():
     with pytest.raises(ValueError, match="1차원"):
         plot_activation(Sigmoid(), x.reshape(1, -1), ax)  # (101,) -> (1, 101)
     plt.close(fig)
+
+
+def test_get_grads_rejects_functions_that_ignore_x():
+    x = torch.linspace(-2, 2, 5)
+    # 출력이 x 와 연결되어 있지 않으면 torch 의 RuntimeError 대신 원인을 말하는 ValueError 를 냅니다.
+    with pytest.raises(ValueError, match="act_fn"):
+        get_grads(lambda t: torch.zeros_like(t), x)
+    with pytest.raises(ValueError, match="act_fn"):
+        get_grads(lambda t: t.detach() * 2, x)
+    # 다른 텐서(학습되는 매개변수)에만 연결된 출력: 역전파는 되지만 x 의 기울기가 없습니다.
+    w = torch.ones(5, requires_grad=True)
+    with pytest.raises(ValueError, match="x"):
+        get_grads(lambda t: w * 3, x)
+    with pytest.raises(TypeError, match="텐서"):
+        get_grads(lambda t: t.tolist(), x)

@@ -16,8 +16,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
-# 원본 페이지에서 옮겨 오기 쉬운 오타와 사실 오류(DEVELOPERS.md, alexnet-facts.md §6)
+NOTEBOOKS = sorted(
+    p for p in (ROOT / "book").rglob("*.ipynb")
+    if not any(part.startswith(".") or part == "_build" for part in p.relative_to(ROOT).parts)
+)
+# 원본 페이지에서 옮겨 오기 쉬운 오타와 사실 오류(개발 지침과 alexnet-facts.md §6)
 FORBIDDEN = {
     r"Khrizevsky|Krizhevksy": "첫 저자는 Alex Krizhevsky",
     r"later inhibition": "lateral inhibition(측면 억제)",

@@ -82,7 +82,8 @@ def test_offline_mathjax_is_vendored_and_configured():
     assert "MathJax_Main-Regular.woff" in fonts and "MathJax_Math-Italic.woff" in fonts
     assert (TARGET / "LICENSE").is_file()
     assert "book/_ext" in config["exclude_patterns"]
-    assert set(config["sphinx"]["local_extensions"]) == {"korean_search", "book_ui"}
+    assert set(config["sphinx"]["local_extensions"]) == {"korean_search", "book_ui", "notebook_errors"}
+    assert all(path == "book/_ext" for path in config["sphinx"]["local_extensions"].values())
 
 
 @pytest.mark.timeout(180)
@@ -132,3 +133,29 @@ def test_glossary_entries_start_with_the_english_term():
         assert terms and definition, f"용어나 정의가 없습니다: {entry!r}"
         assert HANGUL.search(" ".join(terms)), f"한국어 용어가 없습니다: {terms}"
         assert re.match(r"\([^)]*[A-Za-z][^)]*\) \S", definition[0]), f"정의가 (영어 용어)로 시작하지 않습니다: {terms}"
+
+
+def _glossary_entries() -> list[list[str]]:
+    text = (ROOT / "book" / "glossary.md").read_text(encoding="utf-8")
+    block = re.search(r"```\{glossary\}\n(.*?)\n```", text, re.S)
+    assert block, "용어집에 {glossary} 블록이 없습니다"
+    return [[line for line in entry.splitlines() if not line.startswith((" ", "\t"))]
+            for entry in re.split(r"\n\s*\n", block.group(1).strip())]
+
+
+def test_glossary_is_in_korean_alphabetical_order():
+    first_korean = [next(t for t in terms if HANGUL.search(t)) for terms in _glossary_entries()]
+    # 숫자로 시작하는 용어는 맨 앞, "top-5 오류율" 처럼 영어로 시작하는 용어는 한국어 부분("오류율")의 자리
+    keys = [term if term[0].isdigit() else re.sub(r"^[^가-힣]+", "", term) for term in first_korean]
+    assert keys == sorted(keys), "용어집 항목이 가나다순이 아닙니다"
+
+
+def test_every_glossary_term_is_linked_from_a_chapter():
+    """용어집의 모든 항목은 적어도 한 장에서 ``{term}`` 으로 연결됩니다(본문에서 오지 않는 항목은 없어야 함)."""
+    linked = set()
+    for notebook in sorted((ROOT / "book").glob("*.ipynb")):
+        for match in re.finditer(r"\{term\}`([^`]+)`", notebook.read_text(encoding="utf-8")):
+            target = re.search(r"<([^>]+)>$", match.group(1))
+            linked.add(target.group(1) if target else match.group(1))
+    unlinked = [terms[0] for terms in _glossary_entries() if not linked & set(terms)]
+    assert not unlinked, f"어느 장에서도 연결하지 않은 용어: {unlinked}"

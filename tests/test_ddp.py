@@ -7,14 +7,18 @@
 from __future__ import annotations
 
 import os
+import secrets
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from alexnetbook.ddp import DDPConfig, free_port, main, run_torchrun, train_single
+from alexnetbook.ddp import DDPConfig, _stop_torchrun, free_port, main, run_torchrun, train_single
 from alexnetbook.models import AlexNet
 from alexnetbook.utils import set_seed
 
@@ -169,17 +173,86 @@ def test_config_check_rejects_bad_values():
     DDPConfig().check(2)  # 기본값은 2 프로세스에서 유효
 
 
-@pytest.mark.timeout(60)
+def processes_with(marker: str) -> dict[int, tuple[int, str]]:
+    """명령행에 ``marker`` 가 들어 있는 살아 있는 프로세스의 ``pid → (부모 pid, 명령행)`` (좀비는 명령행이 비어 빠짐)."""
+    found = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if marker.encode() in argv:
+                stat = (proc / "stat").read_bytes()
+                ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
+                found[int(proc.name)] = (ppid, b" ".join(argv).decode(errors="replace"))
+        except (OSError, ValueError):  # 그사이 끝난 프로세스
+            continue
+    return found
+
+
+@pytest.mark.timeout(120)
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="/proc 가 있는 리눅스에서만 프로세스를 셀 수 있습니다")
 def test_run_torchrun_timeout_kills_every_worker():
-    marker = "987654321"  # 이 실행만 알아볼 수 있는 시드 값
-    with pytest.raises(subprocess.TimeoutExpired):
-        run_torchrun(["--cpu", "--seed", marker, "--epochs", "100"], 2, timeout=3)
-    alive = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if marker.encode() in cmdline.read_bytes():
-                alive.append(cmdline.parent.name)
-        except OSError:  # 그사이 끝난 프로세스
-            pass
-    assert not alive, f"남아 있는 프로세스: {alive}"
+    # 이 실행만 알아볼 수 있는 시드 값: 앞선 실행이나 다른 테스트의 프로세스와 섞이지 않습니다.
+    marker = str(secrets.randbelow(2**31) + 2**31)
+    seen: dict[int, tuple[int, str]] = {}
+    stop = threading.Event()
+
+    def watch() -> None:  # 제한 시간 전에 작업 프로세스가 정말 떠 있었는지 기록합니다.
+        while not stop.is_set():
+            for pid, (ppid, argv) in processes_with(marker).items():
+                # 부모는 처음 본 것(torchrun 이 죽으면 바뀜), 명령행은 마지막 것(fork 직후엔 부모의 명령행)
+                seen[pid] = (seen.get(pid, (ppid, argv))[0], argv)
+            stop.wait(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        # 기본 설정으로 10000 에폭은 제한 시간 20초 안에 끝나지 않으므로, 학습 중인 작업 프로세스를 끝내게 됩니다.
+        with pytest.raises(subprocess.TimeoutExpired):
+            run_torchrun(["--cpu", "--seed", marker, "--epochs", "10000"], 2, timeout=20)
+    finally:
+        stop.set()
+        watcher.join()
+    launcher = [pid for pid, (ppid, _) in seen.items() if ppid == os.getpid()]  # 이 프로세스가 띄운 torchrun
+    # torchrun 이 띄운 작업 프로세스. fork 한 자식은 exec 전까지 부모와 같은 명령행을 가지므로, 명령행만으로
+    # 세면 잠깐 있다 사라지는 자식까지 셀 수 있습니다. 그런 자식도 아래에서 남아 있으면 안 됩니다.
+    workers = [pid for pid, (ppid, argv) in seen.items()
+               if ppid in launcher and "-m alexnetbook.ddp" in argv and "torch.distributed.run" not in argv]
+    assert len(launcher) == 1 and len(workers) == 2, f"제한 시간 전에 작업 프로세스 2개가 보여야 합니다: {seen}"
+    assert not processes_with(marker), f"남아 있는 프로세스: {processes_with(marker)}"
+
+
+# SIGTERM 을 무시하는 "런처"가, 역시 SIGTERM 을 무시하는 자식 둘을 torchrun 처럼 각자 새 세션에 띄우고,
+# 각 자식은 다시 손자를 하나씩 띄웁니다. 그래도 모두 SIGKILL 로 끝나야 합니다.
+_STUBBORN = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+marker = sys.argv[1]
+ignore = "import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+grandchild = ignore + "time.sleep(600)"
+child = ignore + "import subprocess; subprocess.Popen([sys.executable, '-c', sys.argv[1], sys.argv[2]]); time.sleep(600)"
+kids = [subprocess.Popen([sys.executable, "-c", child, grandchild, marker], start_new_session=True) for _ in range(2)]
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="/proc 가 있는 리눅스에서만 프로세스를 셀 수 있습니다")
+def test_stop_torchrun_kills_processes_that_ignore_sigterm_in_other_sessions():
+    marker = str(secrets.randbelow(2**31) + 2**31)
+    proc = subprocess.Popen([sys.executable, "-c", _STUBBORN, marker], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        for _ in range(400):  # 손자 둘이 뜰 때까지(런처 1 + 자식 2 + 손자 2)
+            if len(processes_with(marker)) == 5:
+                break
+            time.sleep(0.05)
+        assert len(processes_with(marker)) == 5, processes_with(marker)
+        _stop_torchrun(proc, grace=1.0)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert not processes_with(marker), f"남아 있는 프로세스: {processes_with(marker)}"

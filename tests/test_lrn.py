@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -194,7 +198,8 @@ def test_no_grad_path_matches_autograd_path():
 
 
 def changed_channels(out: torch.Tensor, base: torch.Tensor) -> set[int]:
-    return set(torch.nonzero((out - base).abs().amax(dim=(0, 2, 3)) > 0).flatten().tolist())
+    changed = (out - base).abs().amax(dim=(0, 2, 3)) > 0  # (N, C, H, W) -> (C,)
+    return set(torch.nonzero(changed).flatten().tolist())  # (바뀐 채널 수, 1) -> (바뀐 채널 수,)
 
 
 @pytest.mark.parametrize(
@@ -305,6 +310,23 @@ def test_bad_arguments_raise_value_error_naming_them(kwargs, name):
         LocalResponseNorm(**kwargs)
 
 
+@pytest.mark.parametrize("name", ["alpha", "beta", "k"])
+@pytest.mark.parametrize("value", ["1e-4", None, True, torch.tensor(0.5)], ids=["str", "None", "bool", "tensor"])
+def test_non_numeric_hyperparameters_raise_type_error_naming_them(name, value):
+    # 설정 파일에서 읽은 문자열 "1e-4" 를 그대로 넘기면, 비교(>=)에서 이름 없는 TypeError 가 나는 대신
+    # 어느 인자가 잘못되었는지 알려 줘야 합니다.
+    with pytest.raises(TypeError, match=rf"^{name}는 실수"):
+        local_response_norm(torch.ones(1, 4, 2, 2), **{name: value})
+    with pytest.raises(TypeError, match=rf"^{name}는 실수"):
+        LocalResponseNorm(**{name: value})
+
+
+def test_numpy_and_integer_hyperparameters_are_accepted():
+    x = rand(1, 6, 2, 2)
+    ref = local_response_norm(x, 5, 1e-4, 0.75, 2.0)
+    torch.testing.assert_close(local_response_norm(x, 5, np.float64(1e-4), np.float32(0.75), 2), ref, rtol=1e-6, atol=0)
+
+
 @pytest.mark.parametrize("shape", [(4,), (2, 4), (1, 4, 2, 2, 2)])
 def test_wrong_rank_raises(shape):
     with pytest.raises(ValueError, match=r"^x.*\(N, C, H, W\)"):
@@ -352,3 +374,43 @@ def test_measure_speedup_reports_ratios():
         lrn_speed.measure_speedup((1, 8, 4, 4), threads=0)
     with pytest.raises(ValueError, match="dtype"):
         lrn_speed.make_cases((1, 8, 4, 4), "int8")
+
+
+def test_saved_for_backward_bytes():
+    x = rand(2, 12, 5, 5, dtype=torch.float32).requires_grad_()
+    # 이 책의 구현은 x, P = D**-beta, R = b / D 세 개만 저장합니다.
+    assert lrn_speed.saved_for_backward_bytes(lambda t: local_response_norm(t, 5), x) == 3 * x.nbytes
+    assert lrn_speed.saved_for_backward_bytes(nn.LocalResponseNorm(5), x) > 3 * x.nbytes
+    assert lrn_speed.saved_for_backward_bytes(lambda t: t * 2.0, x) == 0  # 상수배는 아무것도 저장하지 않음
+    with pytest.raises(ValueError, match="requires_grad"):
+        lrn_speed.saved_for_backward_bytes(nn.LocalResponseNorm(5), x.detach())
+
+
+# ---------------------------------------------------------------- 벤치마크 스크립트
+
+
+@pytest.mark.timeout(120)
+def test_benchmark_script_prints_ratio_and_difference():
+    """``python benchmarks/lrn.py`` 가 작은 모양에서 끝까지 돌고 속도 비율과 최대 차이를 출력하는지(저장 안 함)."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "benchmarks/lrn.py", "--shape", "2", "8", "5", "5", "--dtype", "float32", "bfloat16",
+         "--threads", "1", "--repeats", "2", "--warmup", "1", "--no-save"],
+        cwd=root, capture_output=True, text=True, timeout=110, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line for line in lines if line.startswith("LRN ")] == [
+        "LRN (2, 8, 5, 5) float32, threads=1", "LRN (2, 8, 5, 5) bfloat16, threads=1"]
+    ratios = [re.search(r"speed ratio \(torch / ours\): min (\S+)x  median (\S+)x  max (\S+)x  \(2 repeats\)", line)
+              for line in lines if "speed ratio" in line]
+    assert len(ratios) == 4 and all(ratios)  # dtype 둘 × (순전파, 순전파 + 역전파)
+    for match in ratios:
+        low, median, high = map(float, match.groups())
+        assert 0 < low <= median <= high
+    diffs = [re.fullmatch(r"  max abs diff: output (\S+), grad (\S+)", line) for line in lines if "max abs diff" in line]
+    assert len(diffs) == 2 and all(diffs)
+    assert max(map(float, diffs[0].groups())) <= 1e-6  # float32
+    assert max(map(float, diffs[1].groups())) <= 0.05  # bfloat16 (반올림 한 자리 안)
+    assert "goal" not in done.stdout  # 목표는 (32, 96, 55, 55) float32 에서만 판정합니다
+    assert "saved" not in done.stdout

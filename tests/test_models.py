@@ -8,6 +8,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
+from alexnetbook.dropout import Dropout
 from alexnetbook.lrn import local_response_norm
 from alexnetbook.models import PAPER_BIAS_ONE_LAYERS, AlexNet, init_paper_, layer_output_shapes, layer_outputs
 from alexnetbook.pooling import pooling_output_size
@@ -252,6 +253,66 @@ def test_lrn_false_removes_normalisation():
 
 
 # ---------------------------------------------------------------------------------------------
+# 드롭아웃 방식(§4.2)
+
+
+def test_dropout_mode_paper_uses_the_package_dropout_and_keeps_the_state_dict():
+    inverted = AlexNet(**SMALL)
+    paper = AlexNet(dropout_mode="paper", **SMALL)
+    for name in ("drop6", "drop7"):
+        layer = getattr(paper.classifier, name)
+        assert isinstance(layer, Dropout) and (layer.p, layer.mode) == (0.5, "paper")
+        assert type(getattr(inverted.classifier, name)) is nn.Dropout  # 기본은 torch 의 역드롭아웃
+    assert isinstance(AlexNet.for_cifar(dropout_mode="paper").classifier.drop6, Dropout)
+    # 드롭아웃에는 매개변수가 없으므로 키와 모양이 같고, 서로의 가중치를 그대로 읽습니다(strict).
+    assert {k: v.shape for k, v in paper.state_dict().items()} == {k: v.shape for k, v in inverted.state_dict().items()}
+    paper.load_state_dict(inverted.state_dict())
+
+
+def paper_and_halved_inverted(training: bool) -> tuple[AlexNet, AlexNet]:
+    """float64 의 논문 방식 모델과, 같은 가중치에서 fc7·fc8 가중치(편향은 그대로)에 0.5를 곱한 역드롭아웃 모델.
+
+    논문 방식의 ×0.5(테스트) 또는 역드롭아웃의 ×2(학습)를 다음 층의 가중치로 옮긴 것이므로 두 모델은 같은
+    함수여야 합니다.
+    """
+    torch.manual_seed(0)
+    paper = AlexNet(dropout_mode="paper", **SMALL).double().train(training)
+    inverted = AlexNet(**SMALL).double().train(training)
+    inverted.load_state_dict(paper.state_dict())
+    with torch.no_grad():
+        inverted.classifier.fc7.weight.mul_(0.5)
+        inverted.classifier.fc8.weight.mul_(0.5)
+    return paper, inverted
+
+
+def test_dropout_mode_paper_scales_by_half_at_test_time_float64():
+    """논문 방식의 테스트(×0.5)는 fc7, fc8 의 가중치를 절반으로 줄인 역드롭아웃 신경망과 같은 함수입니다."""
+    paper, halved = paper_and_halved_inverted(training=False)
+    x = torch.randn(3, 3, 67, 71, dtype=torch.float64) * 100
+    assert (paper(x) - halved(x)).abs().max().item() < 1e-9
+    same_weights = AlexNet(**SMALL).double().eval()
+    same_weights.load_state_dict(paper.state_dict())
+    assert (paper(x) - same_weights(x)).abs().max().item() > 1e-3  # 가중치를 줄이지 않은 역드롭아웃과는 다름
+
+
+def test_dropout_mode_paper_and_inverted_drop_the_same_units_in_training_float64():
+    """학습 때 두 방식은 같은 유닛을 끄고, 배율(2배)만 다릅니다. 그 배율을 fc7, fc8 가중치로 옮기면 순전파와
+    역전파가 같습니다."""
+    paper, inverted = paper_and_halved_inverted(training=True)
+    x = torch.randn(4, 3, 63, 63, dtype=torch.float64) * 100
+    outputs = []
+    for model in (paper, inverted):
+        torch.manual_seed(123)  # 두 모델이 같은 마스크를 뽑도록
+        out = model(x)
+        out.pow(2).sum().backward()
+        outputs.append(out)
+    assert (outputs[0] - outputs[1]).abs().max().item() < 1e-9
+    assert not torch.equal(outputs[0], paper.eval()(x))  # 학습 모드에서는 실제로 유닛을 끕니다
+    conv1_grads = [m.features.conv1.weight.grad for m in (paper, inverted)]
+    assert torch.allclose(conv1_grads[0], conv1_grads[1], rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
 # 초기화
 
 
@@ -306,6 +367,7 @@ def test_bad_inputs_raise_clear_errors():
         {"conv2_kernel_size": 4},
         {"conv1_padding": -1},
         {"lrn_convention": "caffe"},
+        {"dropout_mode": "scaled"},
     ],
 )
 def test_bad_arguments_raise(kwargs):

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from alexnetbook.pooling import Im2colMaxPool2d, MaxPool2d, col2im, im2col, pooling_output_size
+from benchmarks import pooling as pooling_benchmark
 
 POOLS = (MaxPool2d, Im2colMaxPool2d)
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
@@ -29,6 +30,27 @@ CASES = [
     ((1, 2, 3, 3), 3, 3, 0),
     ((2, 2, 4, 5), 1, 1, 0),
 ]
+
+
+def random_cases(count: int = 25, seed: int = 2012) -> list[tuple[tuple[int, int, int, int], int, int, int]]:
+    """시드를 고정한 무작위 (입력 모양, kernel_size, stride, padding) ``count`` 개.
+
+    N 1–3, C 1–4, k 1–5, s 1..k+1 (겹침, 딱 맞음, 창 사이에 빈칸), p 0..k//2 (PyTorch 의 한계),
+    H 와 W 는 덧댄 입력에 창이 들어가는 최소 크기 ``max(1, k - 2p)`` 부터 20 까지.
+    """
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(count):
+        k = int(rng.integers(1, 6))
+        s = int(rng.integers(1, k + 2))
+        p = int(rng.integers(0, k // 2 + 1))
+        low = max(1, k - 2 * p)
+        shape = (int(rng.integers(1, 4)), int(rng.integers(1, 5)), int(rng.integers(low, 21)), int(rng.integers(low, 21)))
+        cases.append((shape, k, s, p))
+    return cases
+
+
+RANDOM_CASES = random_cases()
 
 
 def torch_pool(x: np.ndarray, dout: np.ndarray, k: int, s: int, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -54,9 +76,10 @@ def grid_index(x: np.ndarray, pool: MaxPool2d) -> np.ndarray:
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("shape,k,s,p", CASES)
+@pytest.mark.parametrize("shape,k,s,p", CASES + RANDOM_CASES)
 @pytest.mark.parametrize("pool_cls", POOLS)
 def test_matches_torch_forward_and_backward(pool_cls, shape, k, s, p, dtype):
+    """고른 경우(CASES)와 시드를 고정한 무작위 경우 25개(RANDOM_CASES): 순전파와 autograd 역전파."""
     rng = np.random.default_rng(hash((shape, k, s, p)) % 2**32)
     x = rng.standard_normal(shape).astype(dtype)
     pool = pool_cls(k, s, p)
@@ -69,6 +92,15 @@ def test_matches_torch_forward_and_backward(pool_cls, shape, k, s, p, dtype):
     assert out.dtype == dx.dtype == dtype
     np.testing.assert_array_equal(out, ref_out)  # 최댓값은 고르기만 하므로 정확히 같아야 함
     np.testing.assert_allclose(dx, ref_dx, rtol=0, atol=TOL[dtype])
+
+
+def test_random_cases_cover_the_edges():
+    """무작위 추첨이 실제로 다양한 경우를 덮는지(추첨을 바꿨을 때 조용히 좁아지지 않도록)."""
+    ks, strides = {k for _, k, _, _ in RANDOM_CASES}, [(k, s) for _, k, s, _ in RANDOM_CASES]
+    assert len(RANDOM_CASES) == 25 and ks == {1, 2, 3, 4, 5}
+    assert any(s < k for k, s in strides) and any(s == k for k, s in strides) and any(s > k for k, s in strides)
+    assert any(p > 0 for *_, p in RANDOM_CASES) and any(shape[0] == 1 for shape, *_ in RANDOM_CASES)
+    assert any(shape[2] % 2 == 1 for shape, *_ in RANDOM_CASES) and any(shape[2] != shape[3] for shape, *_ in RANDOM_CASES)
 
 
 @pytest.mark.parametrize("pool_cls", POOLS)
@@ -128,28 +160,49 @@ def test_overlapping_windows_accumulate_gradient(pool_cls):
     assert dx.sum() == 10.0
 
 
-def test_nan_is_treated_as_maximum_like_torch():
-    x = np.random.default_rng(3).standard_normal((2, 2, 7, 7))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_nan_is_treated_as_maximum_like_torch(dtype):
+    x = np.random.default_rng(3).standard_normal((2, 2, 7, 7)).astype(dtype)
     x[0, 0, 1, 1] = x[0, 0, 2, 2] = x[1, 1, 4, 0] = np.nan
     pool = MaxPool2d(3, 2, 1)
     out = pool.forward(x)
-    dout = np.ones(out.shape)
+    dout = np.ones(out.shape, dtype=dtype)
     ref_out, ref_dx, _ = torch_pool(x, dout, 3, 2, 1)
+    assert out.dtype == dtype
+    assert np.isnan(out).any()
     np.testing.assert_array_equal(np.isnan(out), np.isnan(ref_out))
     np.testing.assert_array_equal(out[~np.isnan(out)], ref_out[~np.isnan(ref_out)])
     np.testing.assert_array_equal(pool.backward(dout), ref_dx)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("pool_cls", POOLS)
-def test_infinite_upstream_gradient_goes_only_to_the_maximum(pool_cls):
-    x = np.random.default_rng(4).standard_normal((1, 2, 7, 7))
+def test_infinite_upstream_gradient_goes_only_to_the_maximum(pool_cls, dtype):
+    x = np.random.default_rng(4).standard_normal((1, 2, 7, 7)).astype(dtype)
     pool = pool_cls(3, 2)
-    dout = np.ones(pool.forward(x).shape)
+    dout = np.ones(pool.forward(x).shape, dtype=dtype)
     dout[0, 1, 0, 2] = np.inf
     _, ref_dx, _ = torch_pool(x, dout, 3, 2, 0)
     dx = pool.backward(dout)
+    assert dx.dtype == dtype and np.isinf(dx).sum() == 1
     assert not np.isnan(dx).any()
     np.testing.assert_array_equal(dx, ref_dx)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("pool_cls", POOLS)
+def test_infinite_inputs_like_torch(pool_cls, dtype):
+    """+inf 는 창의 최댓값이 되고, -inf 만 있는 창은 -inf 를 냅니다(덧댄 -inf 칸과 구별되어야 함)."""
+    x = np.random.default_rng(10).standard_normal((2, 2, 7, 7)).astype(dtype)
+    x[0, 0, 2, 3] = np.inf
+    x[1, 1, :3, :3] = -np.inf  # 패딩 1 인 왼쪽 위 창은 덧댄 칸과 -inf 뿐
+    pool = pool_cls(3, 2, 1)
+    out = pool.forward(x)
+    dout = np.random.default_rng(11).integers(-4, 5, out.shape).astype(dtype)
+    ref_out, ref_dx, _ = torch_pool(x, dout, 3, 2, 1)
+    assert np.isposinf(out).any() and np.isneginf(out[1, 1, 0, 0])
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(pool.backward(dout), ref_dx)
 
 
 @pytest.mark.parametrize("pool_cls", POOLS)
@@ -294,3 +347,24 @@ def test_benchmark_script_runs_on_a_tiny_input():
     assert "시간 비율 NumPy/PyTorch" in done.stdout
     assert "출력이 PyTorch 와 같음: True" in done.stdout
     assert done.stdout.count("최고 추가 메모리") == 3
+    goal_lines = [line for line in done.stdout.splitlines() if line.startswith("goal (")]
+    assert len(goal_lines) == 1 and ("met" in goal_lines[0]) and "참고용" in goal_lines[0]
+
+
+def fake_results(time_ratio: float, memory_ratio: float | None, shape=(32, 96, 55, 55)) -> dict:
+    results = {"shape": list(shape), "kernel_size": 3, "stride": 2, "time": {"ratio": {"median": time_ratio}}}
+    if memory_ratio is not None:
+        results["memory"] = {"numpy": {"rss_ratio_to_input": memory_ratio}}
+    return results
+
+
+@pytest.mark.parametrize(
+    ("time_ratio", "memory_ratio", "met"),
+    [(1.0, 1.3, True), (2.0, 2.0, True), (2.1, 1.3, False), (1.0, 2.5, False), (1.5, None, True), (3.0, None, False)],
+)
+def test_benchmark_goal_verdict_does_not_hide_a_miss(time_ratio, memory_ratio, met):
+    goal = pooling_benchmark.goal(fake_results(time_ratio, memory_ratio))
+    assert goal["met"] is met and goal["conditions_match"]
+    assert goal["time_met"] is (time_ratio <= 2.0)
+    assert goal["memory_met"] is (None if memory_ratio is None else memory_ratio <= 2.0)
+    assert not pooling_benchmark.goal(fake_results(time_ratio, memory_ratio, shape=(2, 3, 11, 11)))["conditions_match"]

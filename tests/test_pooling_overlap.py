@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 import pytest
 import torch
+from scipy import stats
 
 from alexnetbook import data
 from alexnetbook.experiments.pooling_overlap import (
     POOLINGS,
+    PairedComparison,
     PoolingCNN,
+    PoolingOverlapResult,
+    PoolingRun,
     load_cifar_split,
     run_pooling_overlap,
 )
@@ -72,8 +77,30 @@ def test_run_on_tiny_slice_is_deterministic():
     assert table.startswith("<table>") and table.count("<tr>") == 1 + 2 * (2 + 1)  # 머리 + 풀링마다 (시드 2 + 평균)
     assert "겹치는 풀링 (z=3, s=2)" in table and "겹치지 않는 풀링 (z=2, s=2)" in table
     assert 0 < result.test_error_standard_error(0.5) <= 0.5 / 20**0.5 + 1e-12
+    for run in result.runs:  # 이미지마다의 정답 여부가 마지막 에폭의 테스트 오류율과 맞아야 합니다
+        assert len(run.test_correct) == 20 and run.test_errors[-1] == 1 - sum(run.test_correct) / 20
+    comparisons = result.paired_comparisons()
+    assert [c.seed for c in comparisons] == [0, 1]
+    for comparison, (_, d_test, _) in zip(comparisons, result.differences()):
+        assert comparison.error_difference == pytest.approx(d_test, abs=1e-12)
     again = run_pooling_overlap(**kwargs)
     assert [r.test_errors for r in again.runs] == [r.test_errors for r in result.runs]
+    assert [r.test_correct for r in again.runs] == [r.test_correct for r in result.runs]
+
+
+@pytest.mark.parametrize(("b", "c", "n"), [(10, 2, 100), (2, 10, 100), (7, 7, 50), (0, 0, 30), (0, 5, 2000), (140, 180, 2000)])
+def test_paired_comparison_matches_exact_mcnemar(b, c, n):
+    comparison = PairedComparison(seed=0, num_test=n, only_overlapping_correct=b, only_non_overlapping_correct=c)
+    assert comparison.error_difference == pytest.approx((c - b) / n)
+    assert comparison.standard_error == pytest.approx(math.sqrt(b + c - (b - c) ** 2 / n) / n)
+    expected = 1.0 if b + c == 0 else stats.binomtest(b, b + c, 0.5).pvalue  # 정확한 McNemar = 이항 검정
+    assert comparison.p_value == pytest.approx(expected, rel=1e-9)
+
+
+def test_paired_comparisons_need_per_image_results():
+    runs = [PoolingRun(name, 0, [0.1], [0.2]) for name in POOLINGS]  # test_correct 없음
+    with pytest.raises(ValueError, match="test_correct"):
+        PoolingOverlapResult(runs, num_train=10, num_test=5, epochs=1, lr=0.1).paired_comparisons()
 
 
 @pytest.mark.skipif(

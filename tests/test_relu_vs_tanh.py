@@ -15,23 +15,35 @@ from alexnetbook.data import FASHION_MNIST_SYSTEM_DIR, data_root  # noqa: E402
 from alexnetbook.experiments import relu_vs_tanh as rvt  # noqa: E402
 
 HAS_CIFAR_SUBSET = (data_root() / "cifar10-subset" / "train").is_dir()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """아주 작은 신경망은 스레드 하나가 더 빠르고, 다른 작업과 CPU 를 나눌 때도 덜 느려집니다."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 TINY_MODEL = dict(channels=(8, 8, 16), kernel_size=3)
 TINY = dict(TINY_MODEL, batch_size=8)
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    """CIFAR-10 에서 클래스마다 8장(80장). 오프라인 사본이 없으면 건너뜁니다(내려받지 않음)."""
+    """CIFAR-10 에서 클래스마다 4장(40장). 오프라인 사본이 없으면 건너뜁니다(내려받지 않음).
+
+    배치 8 이면 한 에폭이 5걸음이라 학습하는 테스트도 몇 초 안에 끝납니다.
+    """
     if not HAS_CIFAR_SUBSET:
         pytest.skip("CIFAR-10 오프라인 사본(ALEXNETBOOK_DATA/cifar10-subset)이 없습니다.")
-    return rvt.load_images("cifar10", per_class=8)
+    return rvt.load_images("cifar10", per_class=4)
 
 
 def test_load_images_applies_paper_preprocessing(tiny):
     images, labels = tiny
-    assert images.shape == (80, 3, 32, 32) and images.dtype == torch.float32
-    assert labels.shape == (80,) and labels.dtype == torch.int64
-    assert torch.bincount(labels).tolist() == [8] * 10
+    assert images.shape == (40, 3, 32, 32) and images.dtype == torch.float32
+    assert labels.shape == (40,) and labels.dtype == torch.int64
+    assert torch.bincount(labels).tolist() == [4] * 10
     # 평균 이미지만 뺐으므로 픽셀마다 평균이 0이고, 0–255 척도가 그대로 남습니다(표준편차로 나누지 않음).
     assert images.mean(dim=0).abs().max() < 1e-3
     assert images.std() > 20
@@ -74,11 +86,32 @@ def test_four_layer_cnn_odd_size_and_grey():
         (dict(channels=(8, 8)), "channels"),
         (dict(channels=(8, 0, 8)), "channels"),
         (dict(kernel_size=4), "kernel_size"),
-        (dict(image_size=6), "size"),
+        (dict(channels=(8, 8, 8, 8)), "channels"),
+        (dict(kernel_size=4), "kernel_size"),
+        (dict(kernel_size=0), "kernel_size"),
+        (dict(image_size=6), "image_size"),
+        (dict(in_channels=0), "in_channels"),
+        (dict(num_classes=1), "num_classes"),
     ],
 )
 def test_four_layer_cnn_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
+        rvt.FourLayerCNN(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(in_channels=3.0), "in_channels"),
+        (dict(num_classes="10"), "num_classes"),
+        (dict(image_size=32.0), "image_size"),
+        (dict(kernel_size=3.0), "kernel_size"),
+        (dict(kernel_size=True), "kernel_size"),
+        (dict(channels=(8, 8.0, 8)), r"channels\[1\]"),
+    ],
+)
+def test_four_layer_cnn_rejects_wrong_types(kwargs, match):
+    with pytest.raises(TypeError, match=match):
         rvt.FourLayerCNN(**kwargs)
 
 
@@ -96,8 +129,8 @@ def test_paper_init_is_normal_001_and_shared_between_activations():
 
 
 def test_initial_layer_stats_shows_tanh_saturation(tiny):
-    images, _ = tiny
-    stats = rvt.initial_layer_stats(images, **TINY_MODEL)
+    images, labels = tiny
+    stats = rvt.initial_layer_stats(images, labels, **TINY_MODEL)
     relu, tanh = stats["relu"], stats["tanh"]
     assert len(relu) == len(tanh) == 3
     # 같은 초기 가중치이므로 첫 층에 들어가는 값은 같습니다.
@@ -105,8 +138,38 @@ def test_initial_layer_stats_shows_tanh_saturation(tiny):
     assert tanh[0]["saturated"] > 0.05 and relu[0]["saturated"] == 0.0
     assert all(0.0 <= r["mean_grad"] <= 1.0 for r in relu + tanh)
     assert tanh[0]["output_std"] < 1.0 < relu[0]["output_std"]
+    # 위 층의 입력은 tanh 신경망 쪽이 작습니다(첫 층 출력이 ±1 안으로 눌림).
+    assert all(t["input_std"] < r["input_std"] for r, t in zip(relu[1:], tanh[1:]))
+    # 가중치 기울기의 노름은 같은 시드의 신경망에서 직접 역전파한 값과 같아야 합니다.
+    for name in ("relu", "tanh"):
+        model = rvt.paper_init_cnn(name, **TINY_MODEL)
+        torch.nn.functional.cross_entropy(model(images), labels).backward()
+        for i, row in enumerate(stats[name], start=1):
+            expected = getattr(model.features, f"conv{i}").weight.grad.norm().item()
+            assert row["weight_grad_norm"] == pytest.approx(expected, rel=1e-5)
+            assert row["weight_grad_norm"] > 0
     with pytest.raises(ValueError, match="정사각형"):
-        rvt.initial_layer_stats(images[:, :, :, :30])  # (N, 3, 32, 30): 정사각형이 아님
+        rvt.initial_layer_stats(images[:, :, :, :30], labels)  # (N, 3, 32, 30): 정사각형이 아님
+    with pytest.raises(ValueError, match="labels"):
+        rvt.initial_layer_stats(images, labels[:-1])
+    with pytest.raises(ValueError, match="activations"):
+        rvt.initial_layer_stats(images, labels, activations=("relu", "gelu"))
+
+
+def test_train_until_uses_num_classes_not_labels(tiny, monkeypatch):
+    images, labels = tiny
+    built = []
+    real = rvt.paper_init_cnn
+
+    def spy(*args, **kwargs):
+        built.append(real(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(rvt, "paper_init_cnn", spy)
+    # 레이블은 0..9 뿐이지만, num_classes=12 면 출력이 12개인 신경망을 학습합니다.
+    r = rvt.train_until("relu", images, labels, lr=0.003, target=0.99, max_epochs=1, num_classes=12, **TINY)
+    assert r.status == "reached"
+    assert [m.fc4.out_features for m in built] == [12]
 
 
 def test_train_until_reaches_target_and_is_deterministic(tiny):
@@ -141,7 +204,7 @@ def test_train_until_eval_size_only_changes_the_measurement(tiny):
     full = rvt.train_until("tanh", images, labels, lr=0.01, target=0.01, max_epochs=2, eval_size=None, **TINY)
     same = rvt.train_until("tanh", images, labels, lr=0.01, target=0.01, max_epochs=2, eval_size=1000, **TINY)
     part = rvt.train_until("tanh", images, labels, lr=0.01, target=0.01, max_epochs=2, eval_size=20, **TINY)
-    assert full.train_errors == same.train_errors  # 1,000 > 80장이면 전부를 잽니다
+    assert full.train_errors == same.train_errors  # 1,000 > 40장이면 전부를 잽니다
     assert all(abs(e * 20 - round(e * 20)) < 1e-9 for e in part.train_errors)  # 20장에서 잰 비율
     with pytest.raises(ValueError, match="eval_size"):
         rvt.train_until("tanh", images, labels, lr=0.01, target=0.5, max_epochs=1, eval_size=0)
@@ -150,6 +213,19 @@ def test_train_until_eval_size_only_changes_the_measurement(tiny):
 def test_train_until_zero_epochs_and_bad_arguments(tiny):
     images, labels = tiny
     assert rvt.train_until("relu", images, labels, lr=0.01, target=0.5, max_epochs=0).status == "pruned"
+    # 클래스 수는 레이블에서 짐작하지 않습니다: 레이블이 범위를 벗어나면 학습 전에 알립니다.
+    with pytest.raises(ValueError, match="num_classes"):
+        rvt.train_until("relu", images, labels, lr=0.01, target=0.5, max_epochs=1, num_classes=5)
+    with pytest.raises(ValueError, match="labels"):
+        rvt.train_until("relu", images, labels - 1, lr=0.01, target=0.5, max_epochs=1)
+    with pytest.raises(ValueError, match="labels"):
+        rvt.train_until("relu", images, labels[:10], lr=0.01, target=0.5, max_epochs=1)
+    with pytest.raises(TypeError, match="labels"):
+        rvt.train_until("relu", images, labels.float(), lr=0.01, target=0.5, max_epochs=1)
+    with pytest.raises(ValueError, match="activation"):
+        rvt.train_until("gelu", images, labels, lr=0.01, target=0.5, max_epochs=0)
+    with pytest.raises(ValueError, match="lr"):
+        rvt.train_until("relu", images, labels, lr=0.0, target=0.5, max_epochs=1)
     with pytest.raises(ValueError, match="target"):
         rvt.train_until("relu", images, labels, lr=0.01, target=1.5, max_epochs=1)
     with pytest.raises(ValueError, match="정사각형"):
@@ -212,18 +288,18 @@ def test_lr_search_on_real_images_prunes_consistently(tiny):
     images, labels = tiny
     lrs = (0.003, 0.01, 0.03)
     result = rvt.run_relu_vs_tanh(
-        images=images, labels=labels, shared_lr=0.003, lrs=lrs, target=0.85, max_epochs=6, **TINY,
+        images=images, labels=labels, shared_lr=0.003, lrs=lrs, target=0.8, max_epochs=4, **TINY,
     )
-    assert result.num_images == 80 and result.shared_lr == 0.003
+    assert result.num_images == 40 and result.shared_lr == 0.003
     for activation in ("relu", "tanh"):
         mine = [r for r in result.runs if r.activation == activation]
-        assert mine[0].lr == 0.003 and mine[0].epoch_cap == 6
+        assert mine[0].lr == 0.003 and mine[0].epoch_cap == 4
         reached = [r.epochs_to_target for r in mine if r.epochs_to_target is not None]
         best = result.best(activation)
         assert best.epochs_to_target == (min(reached) if reached else None)
         for r in mine:
             # 같은 시드라면 중단된 실행은 끝까지 돌린 실행의 앞부분과 똑같습니다.
-            full = rvt.train_until(activation, images, labels, lr=r.lr, target=0.85, max_epochs=6, **TINY)
+            full = rvt.train_until(activation, images, labels, lr=r.lr, target=0.8, max_epochs=4, **TINY)
             assert r.train_errors == full.train_errors[: len(r.train_errors)]
             if r.status == "pruned" and best.epochs_to_target is not None:
                 assert full.epochs_to_target is None or full.epochs_to_target >= best.epochs_to_target
@@ -246,20 +322,41 @@ def test_ratio_text():
     assert math.isclose(26 / 5, float(ratio(run(5), run(26))), rel_tol=0.01)
 
 
-def test_run_relu_vs_tanh_rejects_bad_arguments(tiny):
+def test_run_relu_vs_tanh_rejects_bad_arguments(tiny, monkeypatch):
     images, labels = tiny
+    calls: list = []
+    monkeypatch.setattr(rvt, "train_until", lambda *args, **kwargs: calls.append(args))
     with pytest.raises(ValueError, match="학습률"):
         rvt.run_relu_vs_tanh(images=images, labels=labels, lrs=(0.01, -1.0))
     with pytest.raises(ValueError, match="max_epochs"):
         rvt.run_relu_vs_tanh(images=images, labels=labels, max_epochs=0)
     with pytest.raises(ValueError, match="함께"):
         rvt.run_relu_vs_tanh(images=images)
+    # 활성화 함수 이름은 학습을 시작하기 전에 모두 확인합니다(첫 신경망을 학습한 뒤에 실패하지 않음).
+    with pytest.raises(ValueError, match=r"activations\[1\]"):
+        rvt.run_relu_vs_tanh(images=images, labels=labels, activations=("relu", "gelu"))
+    with pytest.raises(ValueError, match="두 개"):
+        rvt.run_relu_vs_tanh(images=images, labels=labels, activations=("relu", "tanh", "sigmoid"))
+    with pytest.raises(ValueError, match="num_classes"):
+        rvt.run_relu_vs_tanh(images=images, labels=labels, num_classes=4)
+    with pytest.raises(ValueError, match="target"):
+        rvt.run_relu_vs_tanh(images=images, labels=labels, target=0.0)
+    with pytest.raises(ValueError, match="kernel_size"):
+        rvt.run_relu_vs_tanh(images=images, labels=labels, kernel_size=2)
+    # 데이터를 읽기도 전에(dataset 을 열지 않고) 이름을 확인합니다.
+    with pytest.raises(ValueError, match=r"activations\[0\]"):
+        rvt.run_relu_vs_tanh(dataset="no-such-dataset", activations=("gelu", "tanh"))
+    assert calls == []
 
 
-def test_plot_curves(tiny):
-    images, labels = tiny
-    result = rvt.run_relu_vs_tanh(
-        images=images, labels=labels, shared_lr=0.003, lrs=(0.003,), target=0.8, max_epochs=3, **TINY,
+def test_plot_curves():
+    # 그림은 학습 없이 정해 둔 기록으로 확인합니다.
+    relu_a = rvt.RunResult("relu", 0.003, [0.9, 0.6, 0.45], 3, "reached", 10)
+    tanh_a = rvt.RunResult("tanh", 0.003, [0.95, 0.8, 0.7, 0.6], None, "max_epochs", 4)
+    tanh_b = rvt.RunResult("tanh", 0.03, [0.85, 0.4], 2, "reached", 10)
+    result = rvt.ReluVsTanhResult(
+        runs=[relu_a, tanh_a, tanh_b], shared_lr=0.003, target=0.5, max_epochs=10, dataset="cifar10",
+        num_images=40, grid=(0.003, 0.03),
     )
     fig, axes = plt.subplots(1, 2)
     rvt.plot_curves(result, axes)
@@ -268,8 +365,42 @@ def test_plot_curves(tiny):
         assert len(curves) == 2
         assert ax.get_xlabel() == "에폭"
     assert axes[0].get_ylabel() == "학습 세트 오류율 (%)"
-    relu_line = [line for line in axes[0].get_lines() if line.get_marker() == "."][0]
-    assert list(relu_line.get_ydata()) == [100 * e for e in result.run("relu", 0.003).train_errors]
+    a_lines = [line for line in axes[0].get_lines() if line.get_marker() == "."]
+    b_lines = [line for line in axes[1].get_lines() if line.get_marker() == "."]
+    assert list(a_lines[0].get_ydata()) == [100 * e for e in relu_a.train_errors]
+    assert list(a_lines[1].get_ydata()) == [100 * e for e in tanh_a.train_errors]
+    assert list(b_lines[1].get_ydata()) == [100 * e for e in tanh_b.train_errors]  # (b) 는 tanh 의 최선
+    assert a_lines[1].get_linestyle() == "--" and a_lines[0].get_linestyle() == "-"
+    assert "> 4 에폭" in a_lines[1].get_label()
     with pytest.raises(ValueError, match="축 두 개"):
         rvt.plot_curves(result, axes[:1])
     plt.close(fig)
+
+
+def test_epochs_to_finds_first_epoch_at_or_below():
+    run = rvt.RunResult("tanh", 0.003, [0.9, 0.56, 0.57, 0.54, 0.5], 5, "reached", 10)
+    assert run.epochs_to(0.6) == 2
+    assert run.epochs_to(0.55) == 4  # 0.57 로 다시 올라가도 처음 닿은 에폭
+    assert run.epochs_to(0.5) == 5 == run.epochs_to_target
+    assert run.epochs_to(0.4) is None
+
+
+def test_threshold_table_shows_how_the_ratio_depends_on_the_target():
+    relu = rvt.RunResult("relu", 0.003, [0.8, 0.58, 0.52, 0.49], 4, "reached", 40)
+    # tanh 는 55% 근처에서 오래 머뭅니다(평평한 꼬리).
+    tanh = rvt.RunResult("tanh", 0.003, [0.9, 0.7, 0.6, 0.55] + [0.53] * 10 + [0.5], 15, "reached", 40)
+    result = rvt.ReluVsTanhResult(
+        runs=[relu, tanh], shared_lr=0.003, target=0.5, max_epochs=40, dataset="cifar10", num_images=40,
+    )
+    lines = result.threshold_table().splitlines()
+    assert lines[1].split() == ["오류율", "≤", "60%", "2", "3", "1.5"]
+    assert lines[2].split() == ["오류율", "≤", "55%", "3", "4", "1.3"]
+    assert lines[3].split() == ["오류율", "≤", "50%", "4", "15", "3.8"]
+    # tanh 가 목표에 못 닿았으면 목표 기준은 "> 상한" 이고, 느슨한 기준은 닿은 에폭을 셉니다.
+    tanh_short = rvt.RunResult("tanh", 0.003, [0.9, 0.7, 0.6, 0.55], None, "max_epochs", 4)
+    result.runs = [relu, tanh_short]
+    lines = result.threshold_table((0.05, 0.0)).splitlines()
+    assert lines[1].split() == ["오류율", "≤", "55%", "3", "4", "1.3"]
+    assert lines[2].split() == ["오류율", "≤", "50%", "4", ">", "4", ">", "1.0"]
+    with pytest.raises(ValueError, match="offsets"):
+        result.threshold_table((-0.1,))

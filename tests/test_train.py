@@ -276,6 +276,33 @@ def test_resume_with_different_config_warns(tmp_path):
     assert [h["epoch"] for h in history] == [1, 2]
 
 
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"channels": (4, 8, 8, 8, 4), "hidden_features": 16},  # 같은 층 이름, 다른 모양
+        {"channels": (4, 8, 8, 8, 8), "hidden_features": 16, "lrn": True, "groups": 2},  # 묶음 합성곱: 다른 모양
+    ],
+)
+def test_resume_with_different_architecture_raises_clear_value_error(tmp_path, other):
+    train, val = datasets(n_train=32, n_val=16)
+    cfg = quiet(epochs=1, checkpoint_dir=str(tmp_path))
+    tr.fit(tiny_model(), train, val, cfg)
+    different = AlexNet.for_cifar(pool_output_size=2, **other)
+    with pytest.raises(ValueError, match="구조가 다른") as info:
+        tr.fit(different, train, val, dataclasses.replace(cfg, epochs=2, resume=True))
+    assert isinstance(info.value.__cause__, RuntimeError)  # load_state_dict 의 원래 오류를 이어 둠
+    assert str(tmp_path) in str(info.value)
+
+
+def test_resume_with_fewer_parameter_tensors_raises_value_error(tmp_path):
+    train, val = datasets(n_train=32, n_val=16)
+    cfg = quiet(epochs=1, checkpoint_dir=str(tmp_path))
+    tr.fit(tiny_model(), train, val, cfg)
+    flat = nn.Sequential(nn.Flatten(), nn.Linear(3 * 28 * 28, 10))  # (N, 3, 28, 28) -> (N, 2352)
+    with pytest.raises(ValueError, match="구조가 다른"):
+        tr.fit(flat, train, val, dataclasses.replace(cfg, epochs=2, resume=True))
+
+
 def test_resume_without_checkpoint_starts_fresh(tmp_path):
     train, val = datasets(n_train=32, n_val=16)
     history = tr.fit(tiny_model(), train, val, quiet(epochs=1, checkpoint_dir=str(tmp_path / "new"), resume=True))
@@ -327,6 +354,35 @@ def test_cli_tiny_then_resume(fake_cifar_root, tmp_path, capsys):
     assert state["epoch"] == 2 and [h["epoch"] for h in state["history"]] == [1, 2]
     out = capsys.readouterr().out
     assert "이어서 학습" in out and "학습 30장" in out
+
+
+@pytest.mark.timeout(120)
+def test_cli_prints_the_number_of_images_actually_used(fake_cifar_root, tmp_path, capsys):
+    args = ["--preset", "tiny", "--dataset", "cifar10-offline", "--data-dir", str(fake_cifar_root),
+            "--device", "cpu", "--no-progress", "--checkpoint-dir", str(tmp_path / "ckpt"), "--epochs", "1",
+            "--train-subset", "12", "--val-subset", "7"]
+    assert tr.main(args) == 0
+    out = capsys.readouterr().out
+    assert "학습 12장(전체 30장 중)" in out and "검증 7장(전체 20장 중)" in out
+    state = tr.load_checkpoint(tmp_path / "ckpt" / tr.CHECKPOINT_NAME)
+    assert state["config"]["train_subset"] == 12 and state["config"]["val_subset"] == 7
+
+
+def test_patience_help_matches_reduce_lr_on_plateau():
+    """--patience 의 도움말이 말하는 규칙(patience + 1 에폭 연속 정체 때 ÷10)을 실제 스케줄러로 확인합니다."""
+    help_text = " ".join(tr._parser().format_help().split())
+    assert "patience + 1 에폭 연속 정체" in help_text
+    param = torch.zeros(1, requires_grad=True)
+    for patience in (0, 1, 2):
+        optimizer = torch.optim.SGD([param], lr=1.0)
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=patience, threshold=1e-3,
+                                                               threshold_mode="abs")
+        scheduler.step(0.5)  # 첫 에폭: 최고 기록
+        stalled = 0
+        while optimizer.param_groups[0]["lr"] == 1.0:
+            scheduler.step(0.5)  # 정체한 에폭
+            stalled += 1
+        assert stalled == patience + 1
 
 
 @pytest.mark.timeout(120)

@@ -119,8 +119,9 @@ def get_grads(act_fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
         ``x`` 와 같은 모양의 기울기 텐서.
 
     Raises:
-        TypeError: ``act_fn`` 이 호출할 수 없거나 ``x`` 가 실수 텐서가 아닐 때.
-        ValueError: ``act_fn`` 의 출력 모양이 ``x`` 와 다를 때(원소별 함수가 아님).
+        TypeError: ``act_fn`` 이 호출할 수 없거나 텐서를 돌려주지 않을 때, ``x`` 가 실수 텐서가 아닐 때.
+        ValueError: ``act_fn`` 의 출력 모양이 ``x`` 와 다를 때(원소별 함수가 아님), 또는 출력이 ``x`` 에
+            의존하지 않아 기울기를 구할 수 없을 때.
     """
     if not callable(act_fn):
         raise TypeError(f"act_fn은 호출할 수 있어야 합니다. 받은 타입: {type(act_fn).__name__}")
@@ -128,11 +129,17 @@ def get_grads(act_fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     x = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():
         out = act_fn(x)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"act_fn은 텐서를 돌려주어야 합니다. 받은 타입: {type(out).__name__}")
         if out.shape != x.shape:
             raise ValueError(f"act_fn은 원소별 함수여야 합니다: 입력 {tuple(x.shape)} 과 출력 {tuple(out.shape)} 의 모양이 다릅니다.")
+        if not out.requires_grad:
+            # backward 를 부르면 torch 가 RuntimeError 를 내므로, 그 전에 원인을 알려 줍니다.
+            raise ValueError("act_fn의 출력이 입력 x 에 대한 계산 그래프에 연결되어 있지 않아(requires_grad=False) 기울기를 구할 수 없습니다.")
         out.sum().backward()
     if x.grad is None:
-        raise ValueError("act_fn의 출력이 입력 x 에 의존하지 않아 기울기를 구할 수 없습니다.")
+        # 출력이 다른 텐서(예: 학습되는 매개변수)에만 연결되어 있고 x 와는 이어지지 않은 경우입니다.
+        raise ValueError("act_fn의 출력이 입력 x 에 의존하지 않아 x 에 대한 기울기가 없습니다.")
     return x.grad
 
 

@@ -55,6 +55,8 @@ IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 #: 널리 쓰이는 ImageNet RGB 공분산의 고윳값 추정치(내림차순), **0–1 픽셀 척도**.
 #: 출처: facebookarchive/fb.resnet.torch 의 ``datasets/imagenet.lua`` (``pca.eigval``, "Computed from random
 #: subset of ImageNet training images"). 0–255 척도로 쓰려면 255를 곱합니다(55.46, 4.794, 1.148).
+#: 출처는 계산 방법을 밝히지 않았습니다. 합(0.2408)이 정규화 표준편차 (0.229, 0.224, 0.225)의 제곱합보다 큰
+#: 것은 그 표준편차가 이미지마다 잰 표준편차의 평균이기 때문으로 보입니다(pytorch/vision issue #1439, PR #1965).
 IMAGENET_PCA_EIGVAL: tuple[float, float, float] = (0.2175, 0.0188, 0.0045)
 
 #: 위 고윳값에 대응하는 고유벡터. **열**(column) ``j`` 가 고윳값 ``j`` 의 고유벡터이고 행은 R, G, B 입니다.

@@ -22,6 +22,7 @@ bfloat16/float16 입력은 float32 로 계산하고 입력 dtype 으로 돌려�
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator
 
 import torch
@@ -33,9 +34,26 @@ CONVENTIONS = ("paper", "torch")
 
 
 def _check_args(size: int, alpha: float, beta: float, k: float, convention: str, groups: int) -> None:
+    """:func:`local_response_norm` 과 :class:`LocalResponseNorm` 의 인자를 검사합니다.
+
+    Args:
+        size: 1 이상의 정수(bool 은 거부).
+        alpha: 0 이상의 실수.
+        beta: 0 이상의 실수.
+        k: 0 이상의 실수.
+        convention: :data:`CONVENTIONS` 중 하나.
+        groups: 1 이상의 정수(bool 은 거부).
+
+    Raises:
+        TypeError: ``alpha``, ``beta``, ``k`` 가 실수(int, float, NumPy 실수)가 아닐 때(예: 문자열 ``"1e-4"``).
+        ValueError: ``size`` 나 ``groups`` 가 1 이상의 정수가 아니거나, ``alpha``, ``beta``, ``k`` 가
+            음수 또는 NaN 이거나, ``convention`` 을 모를 때.
+    """
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"size는 1 이상의 정수여야 합니다. 받은 값: {size!r}")
     for name, value in (("alpha", alpha), ("beta", beta), ("k", k)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name}는 실수(int 또는 float)여야 합니다. 받은 값: {value!r} ({type(value).__name__})")
         if not value >= 0:  # NaN 도 거부합니다
             raise ValueError(f"{name}는 0 이상이어야 합니다. 받은 값: {value!r}")
     if convention not in CONVENTIONS:
@@ -126,7 +144,8 @@ class _LocalResponseNormFunction(torch.autograd.Function):
             # 순전파를 autograd 로 다시 계산해 되짚습니다. 보통의 학습에서는 이 길을 타지 않습니다.
             xg = _grouped(x, groups)
             out = xg * _denominator(xg, before, after, scale, k).pow(-beta)
-            (grad_x,) = torch.autograd.grad(out.flatten(1, 2), x, grad_output, create_graph=True)
+            out = out.flatten(1, 2)  # (N, G, C/G, *S) -> (N, C, *S)
+            (grad_x,) = torch.autograd.grad(out, x, grad_output, create_graph=True)
             return grad_x, None, None, None, None, None, None
         xg = _grouped(x, groups)  # (N, G, C/G, *S)
         g = grad_output.unflatten(1, xg.shape[1:3])  # (N, C, *S) -> (N, G, C/G, *S)
@@ -163,7 +182,7 @@ def local_response_norm(
         ``x`` 와 같은 모양과 dtype 의 텐서. 제곱합은 float32 이상에서 누적합니다.
 
     Raises:
-        TypeError: ``x`` 가 텐서가 아니거나 실수 dtype 이 아닐 때.
+        TypeError: ``x`` 가 텐서가 아니거나 실수 dtype 이 아닐 때, ``alpha``, ``beta``, ``k`` 가 실수가 아닐 때.
         ValueError: 인자가 잘못되었거나 ``x`` 의 차원이 3 또는 4가 아닐 때,
             ``C`` 가 ``groups`` 로 나누어떨어지지 않을 때.
     """
@@ -204,6 +223,10 @@ class LocalResponseNorm(nn.Module):
     Shape:
         - Input: ``(N, C, H, W)`` 또는 ``(N, C, L)``
         - Output: 입력과 같음
+
+    Raises:
+        TypeError: ``alpha``, ``beta``, ``k`` 가 실수가 아닐 때.
+        ValueError: 인자가 범위를 벗어나거나 ``convention`` 을 모를 때.
     """
 
     def __init__(
@@ -225,6 +248,18 @@ class LocalResponseNorm(nn.Module):
         self.groups = groups
 
     def forward(self, x: Tensor) -> Tensor:
+        """:func:`local_response_norm` 을 이 모듈의 설정으로 적용합니다.
+
+        Args:
+            x: ``(N, C, H, W)`` 또는 ``(N, C, L)`` 실수 텐서.
+
+        Returns:
+            ``x`` 와 같은 모양과 dtype 의 정규화된 텐서.
+
+        Raises:
+            TypeError: ``x`` 가 실수 텐서가 아닐 때.
+            ValueError: ``x`` 의 차원이 3 또는 4가 아니거나 ``C`` 가 ``groups`` 로 나누어떨어지지 않을 때.
+        """
         return local_response_norm(x, self.size, self.alpha, self.beta, self.k, self.convention, self.groups)
 
     def extra_repr(self) -> str:

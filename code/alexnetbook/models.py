@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from .dropout import DROPOUT_MODES, Dropout
 from .lrn import CONVENTIONS, LocalResponseNorm
 from .pooling import pooling_output_size
 
@@ -31,12 +32,14 @@ class AlexNet(nn.Module):
 
     층 순서는 논문 §3.5를 따릅니다. conv1, conv2 뒤에는 ReLU → LRN → 최대 풀링(3×3, 보폭 2)이,
     conv5 뒤에는 ReLU → 최대 풀링이 옵니다. FC6, FC7 의 ReLU 뒤에 드롭아웃이 있습니다(§4.2).
+    ``dropout_mode="paper"`` 이면 드롭아웃이 논문 §4.2 그대로 테스트(``eval()``) 때 출력에 ``1 − p`` 를
+    곱합니다(:class:`alexnetbook.dropout.Dropout`).
     합성곱 출력은 ``AdaptiveAvgPool2d`` 로 ``pool_output_size`` 에 맞춘 뒤 ``torch.flatten`` 으로
     펼칩니다. 224 입력에서는 이미 6×6 이므로 항등 함수이고, 다른 크기의 입력도 받게 해 줍니다.
 
     Args:
         num_classes: 출력 클래스 수.
-        dropout: FC6, FC7 뒤 드롭아웃 확률(``nn.Dropout``, 역드롭아웃).
+        dropout: FC6, FC7 뒤 드롭아웃 확률(유닛을 끌 확률 ``p``, 논문 0.5).
         groups: 1(한 줄기) 또는 2(논문의 두 GPU 구조). conv2, conv4, conv5 와 두 LRN 에 적용됩니다.
         lrn: ``False`` 이면 LRN 층을 넣지 않습니다.
         channels: 다섯 합성곱 층의 출력 채널 수.
@@ -48,9 +51,16 @@ class AlexNet(nn.Module):
         pool_output_size: 펼치기 전 ``AdaptiveAvgPool2d`` 의 출력 크기.
         lrn_convention: LRN 의 α 관례. 기본 ``"torch"`` 는 ``α / n`` 으로, 원본 페이지의
             ``nn.LocalResponseNorm(5, 1e-4, 0.75, 2)`` 그리고 cuda-convnet2 의 ImageNet 설정과 같습니다.
+        dropout_mode: ``"inverted"`` (기본, 역드롭아웃: 학습 때 남긴 유닛을 ``1/(1−p)`` 배, 테스트 때
+            그대로)이면 ``torch.nn.Dropout`` 을 씁니다. 이것은 ``alexnetbook.dropout.Dropout(p, mode="inverted")``
+            과 비트 단위로 같은 계산이고, ``print(model)`` 이 torchvision 과 같은 모양으로 보입니다.
+            ``"paper"`` (논문 §4.2: 학습 때 배율 없음, 테스트 때 ``1 − p`` 배)이면
+            ``alexnetbook.dropout.Dropout(p, mode="paper")`` 를 씁니다. 드롭아웃에는 매개변수가 없으므로
+            두 방식의 ``state_dict`` 는 똑같습니다.
 
     Raises:
-        ValueError: 인자가 잘못되었을 때(채널이 ``groups`` 로 나누어떨어지지 않는 경우 등).
+        ValueError: 인자가 잘못되었을 때(채널이 ``groups`` 로 나누어떨어지지 않는 경우, 모르는
+            ``dropout_mode`` 등).
     """
 
     def __init__(
@@ -68,6 +78,7 @@ class AlexNet(nn.Module):
         conv2_kernel_size: int = 5,
         pool_output_size: int = 6,
         lrn_convention: str = "torch",
+        dropout_mode: str = "inverted",
     ) -> None:
         super().__init__()
         channels = tuple(channels)
@@ -97,6 +108,8 @@ class AlexNet(nn.Module):
             )
         if lrn_convention not in CONVENTIONS:
             raise ValueError(f"lrn_convention은 {CONVENTIONS} 중 하나여야 합니다. 받은 값: {lrn_convention!r}")
+        if dropout_mode not in DROPOUT_MODES:
+            raise ValueError(f"dropout_mode는 {DROPOUT_MODES} 중 하나여야 합니다. 받은 값: {dropout_mode!r}")
         c1, c2, c3, c4, c5 = channels
         self.groups = groups
         self.conv1_geometry = (conv1_kernel_size, conv1_stride, conv1_padding)
@@ -106,6 +119,10 @@ class AlexNet(nn.Module):
             if not lrn:
                 return nn.Identity()
             return LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0, convention=lrn_convention, groups=groups)
+
+        def drop() -> nn.Module:
+            # 역드롭아웃은 torch.nn.Dropout 과 alexnetbook.dropout.Dropout(mode="inverted") 이 같은 계산입니다.
+            return nn.Dropout(p=dropout) if dropout_mode == "inverted" else Dropout(dropout, mode=dropout_mode)
 
         self.features = nn.Sequential(
             OrderedDict(
@@ -134,10 +151,10 @@ class AlexNet(nn.Module):
                 [
                     ("fc6", nn.Linear(c5 * pool_output_size * pool_output_size, hidden_features)),
                     ("relu6", nn.ReLU(inplace=True)),
-                    ("drop6", nn.Dropout(p=dropout)),
+                    ("drop6", drop()),
                     ("fc7", nn.Linear(hidden_features, hidden_features)),
                     ("relu7", nn.ReLU(inplace=True)),
-                    ("drop7", nn.Dropout(p=dropout)),
+                    ("drop7", drop()),
                     ("fc8", nn.Linear(hidden_features, num_classes)),
                 ]
             )
@@ -155,6 +172,7 @@ class AlexNet(nn.Module):
         channels: Sequence[int] = (24, 48, 64, 64, 48),
         hidden_features: int = 256,
         pool_output_size: int = 3,
+        dropout_mode: str = "inverted",
     ) -> AlexNet:
         """32×32 이미지(CIFAR-10)용 **축소판**. AlexNet 과 구조는 같지만 AlexNet 은 아닙니다.
 
@@ -164,8 +182,8 @@ class AlexNet(nn.Module):
         28×28 조각으로 학습할 때는 ``pool_output_size=2`` 로 두면 224 입력의 AlexNet 처럼 적응형 풀링이
         항등 함수가 됩니다.
 
-        기본 크기(채널 24/48/64/64/48, FC 256, 매개변수 약 30만 개)는 책의 학습 장이 CPU 2코어에서 2분 안에
-        CIFAR-10 1만 장을 여러 에폭 학습하도록 고른 것입니다.
+        기본 크기(채널 24/48/64/64/48, FC 256, 매개변수 약 30만 개)는 책의 학습 장이 CPU 2코어에서
+        CIFAR-10 1만 장을 여러 에폭 학습할 수 있도록 작게 고른 것입니다.
 
         Args:
             num_classes: 출력 클래스 수.
@@ -175,6 +193,7 @@ class AlexNet(nn.Module):
             channels: 다섯 합성곱 층의 출력 채널 수.
             hidden_features: fc6, fc7 의 뉴런 수.
             pool_output_size: ``AdaptiveAvgPool2d`` 의 출력 크기(32 입력이면 3, 28 입력이면 2가 항등).
+            dropout_mode: ``"inverted"`` 또는 ``"paper"`` (:class:`AlexNet` 참고).
         """
         return cls(
             num_classes=num_classes,
@@ -188,6 +207,7 @@ class AlexNet(nn.Module):
             conv1_padding=2,
             conv2_kernel_size=5,
             pool_output_size=pool_output_size,
+            dropout_mode=dropout_mode,
         )
 
     def _spatial_trace(self, size: int) -> list[int]:
@@ -212,6 +232,7 @@ class AlexNet(nn.Module):
         """``(N, 3, H, W)`` 이미지를 ``(N, num_classes)`` 로짓으로 바꿉니다.
 
         Raises:
+            TypeError: ``x`` 가 ``torch.Tensor`` 가 아닐 때.
             ValueError: ``x`` 가 4차원이 아니거나, 채널이 3이 아니거나, ``H`` 나 ``W`` 가
                 ``min_input_size`` 보다 작을 때.
         """

@@ -109,6 +109,19 @@ def _window_entry(a: np.ndarray, i: int, j: int, stride: int, out_h: int, out_w:
     return a[..., i:i + stride * (out_h - 1) + 1:stride, j:j + stride * (out_w - 1) + 1:stride]
 
 
+def _first_real_position(kernel_size: int, stride: int, padding: int, out_h: int, out_w: int) -> np.ndarray:
+    """창마다 덧대지 않은(실제 입력) 첫 칸의 창 안 위치 ``t = i·k + j`` 를 ``(OH, OW)`` 정수 배열로 돌려줍니다.
+
+    출력 위치 ``(oh, ow)`` 의 창은 덧댄 입력의 ``oh·s`` 행, ``ow·s`` 열에서 시작하고, 실제 입력은 ``p`` 행,
+    ``p`` 열부터이므로 첫 실제 칸은 ``i0 = max(0, p - oh·s)``, ``j0 = max(0, p - ow·s)`` 입니다. 행 우선 순서로
+    ``t < i0·k + j0`` 인 칸은 모두 덧댄 칸입니다. 창의 값이 모두 ``-inf`` 라서 덧댄 칸을 최댓값으로 고르게 될
+    때, PyTorch 처럼 이 칸을 대신 고르는 데 씁니다(``np.maximum(argmax, 이 배열)``).
+    """
+    first_row = np.maximum(0, padding - stride * np.arange(out_h))  # (OH,)
+    first_col = np.maximum(0, padding - stride * np.arange(out_w))  # (OW,)
+    return first_row[:, None] * kernel_size + first_col[None, :]  # (OH, 1) + (1, OW) -> (OH, OW)
+
+
 def im2col(
     x: np.ndarray,
     kernel_size: int,
@@ -202,7 +215,8 @@ class MaxPool2d:
 
     규칙(PyTorch 와 같음):
 
-    * 출력 크기 ``(H + 2p - k) // s + 1``. 덧댄 칸은 ``-inf`` 라서 최댓값이 되지 않습니다.
+    * 출력 크기 ``(H + 2p - k) // s + 1``. 덧댄 칸은 ``-inf`` 라서 최댓값이 되지 않습니다. 창의 실제 값이
+      모두 ``-inf`` 이면 창 안의 첫 실제 칸을 최댓값 자리로 고릅니다(기울기가 덧댄 칸으로 사라지지 않음).
     * 창 안에 최댓값이 여럿이면(예: ReLU 뒤의 0) 행 우선 순서로 **처음** 나온 것을 고릅니다.
     * NaN 은 최댓값으로 취급하고, 한 창에 NaN 이 여럿이면 마지막 NaN 을 고릅니다.
     * 입력의 dtype(float16/32/64)을 그대로 유지합니다.
@@ -286,6 +300,8 @@ class MaxPool2d:
         out = np.empty((n, c, out_h, out_w), dtype=x.dtype)
         argmax = np.empty(out.shape, dtype=np.min_scalar_type(-k * k))  # 작은 부호 있는 정수(k=3 이면 int8)
         has_nan = bool(np.isnan(x).any())
+        if p:
+            first_real = _first_real_position(k, s, p, out_h, out_w).astype(argmax.dtype)  # (OH, OW)
         # 이미지 한 장씩 처리합니다. 한 장(AlexNet pool1 에서 1.2 MB)이 CPU 캐시에 머무는 동안
         # k·k 번 다시 읽게 되어, 배치 전체를 한 번에 훑을 때보다 빠릅니다.
         for b in range(n):
@@ -301,6 +317,8 @@ class MaxPool2d:
                     better |= np.isnan(entry)  # PyTorch 처럼 NaN 을 최댓값으로
                 np.maximum(best, entry, out=best)
                 where += better * (t - where)  # better 이면 t, 아니면 그대로(마스크 대입보다 빠른 산술)
+            if p:
+                np.maximum(where, first_real, out=where)  # 모두 -inf 인 창: 덧댄 칸 대신 첫 실제 칸
         return out, argmax
 
     def _route_gradient(self, dout: np.ndarray, argmax: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
@@ -339,6 +357,9 @@ class Im2colMaxPool2d(MaxPool2d):
         col = im2col(x, k, s, p, pad_value=-np.inf)  # (N, C·k·k, OH·OW)
         col = col.reshape(n, c, k * k, out_h * out_w)  # (N, C·k·k, L) -> (N, C, k·k, L): 셋째 축이 창 하나
         argmax = col.argmax(axis=2)  # (N, C, L) 창 안 위치 t = i·k + j (처음 나온 최댓값)
+        if p:  # 모두 -inf 인 창에서 argmax 가 고른 덧댄 칸 대신 첫 실제 칸(PyTorch 규칙)
+            first_real = _first_real_position(k, s, p, out_h, out_w).reshape(1, 1, -1)  # (OH, OW) -> (1, 1, L)
+            np.maximum(argmax, first_real, out=argmax)
         out = np.take_along_axis(col, argmax[:, :, None, :], axis=2)  # (N, C, 1, L)
         return out.reshape(n, c, out_h, out_w), argmax.reshape(n, c, out_h, out_w)  # (N, C, 1, L) -> (N, C, OH, OW)
 

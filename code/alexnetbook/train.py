@@ -2,7 +2,8 @@
 
 * :class:`TrainConfig`: 학습 설정(``@dataclass``). 기본값이 논문의 방법입니다(preset ``"paper"``):
   모멘텀 0.9, 가중치 감쇠 5e-4, 배치 128, 학습률 0.01 에서 시작해 검증 오류율이 더 나아지지 않으면
-  10으로 나누기를 세 번까지. ``TrainConfig.preset("tiny")`` 는 CPU 에서 1분 안에 끝나는 작은 설정입니다.
+  10으로 나누기를 세 번까지. ``TrainConfig.preset("tiny")`` 는 CPU 에서 파이프라인을 빠르게 확인하는 작은
+  설정(학습 512장, 검증 256장, 2 에폭)입니다.
 * :func:`fit`: 모델과 상관없이(model-agnostic) 쓸 수 있는 학습 루프. top-1/top-5 오류율, tqdm 진행 막대,
   에폭별 기록(``list[dict]``), 에폭마다 원자적(atomic) 체크포인트, ``resume=True`` 로 이어서 학습.
   에폭마다 난수 시드를 ``(seed, epoch)`` 에서 다시 정하므로, 중간에 끊었다가 이어서 학습해도 CPU 에서는
@@ -75,7 +76,9 @@ class TrainConfig:
         weight_decay: 가중치 감쇠. 논문 0.0005. PyTorch 처럼 모든 매개변수(편향 포함)에 적용합니다.
         lr_factor: 검증 오류율이 정체되면 학습률에 곱하는 값(0과 1 사이). 논문 0.1(10으로 나눔).
         plateau_patience: 검증 top-1 오류율이 나아지지 않은 에폭이 이 수를 **넘어** 이어지면(``ReduceLROnPlateau``
-            의 ``patience``) 학습률을 줄입니다. 논문은 사람이 보고 정했으므로 이 값은 이 책의 선택입니다.
+            의 ``patience``) 학습률을 줄입니다. 곧 ``plateau_patience + 1`` 에폭 연속으로 정체하면 줄입니다
+            (1이면 두 에폭 연속, 0이면 한 에폭만 정체해도). 논문은 사람이 보고 정했으므로 이 값은 이 책의
+            선택입니다.
         plateau_threshold: 이만큼(절댓값, 0–1 오류율) 넘게 줄어야 "나아졌다"고 봅니다.
         max_lr_drops: 학습률을 줄이는 최대 횟수. 논문은 끝나기 전까지 세 번.
         seed: 모든 난수의 시드. 에폭마다 ``(seed, epoch)`` 에서 시드를 다시 정합니다.
@@ -144,7 +147,7 @@ class TrainConfig:
         """이름 있는 설정(:data:`PRESETS`)에 ``overrides`` 를 덮어쓴 설정을 만듭니다.
 
         Args:
-            name: ``"paper"`` (논문 §5) 또는 ``"tiny"`` (CPU 에서 1분 안에 끝나는 확인용).
+            name: ``"paper"`` (논문 §5) 또는 ``"tiny"`` (학습 512장·검증 256장·2 에폭, CPU 에서 빠르게 확인하는 용도).
             **overrides: 바꿀 필드.
 
         Raises:
@@ -354,9 +357,12 @@ def fit(
         딕셔너리 하나(검증 세트가 없으면 ``val_*`` 없음). 이어서 학습했다면 앞선 에폭의 기록도 들어
         있습니다. ``train_top1`` 은 드롭아웃을 켠 채 에폭 동안 센 오류율입니다.
 
+    Warns:
+        UserWarning: 이어서 학습할 때 체크포인트의 설정이 ``config`` 와 다르면(결과를 바꾸는 필드만).
+
     Raises:
-        ValueError: 체크포인트가 다른 설정으로 만들어졌을 때는 경고만 하고, 모델 구조가 다르면
-            ``load_state_dict`` 의 오류를 그대로 냅니다.
+        ValueError: ``resume=True`` 인데 체크포인트가 이 모듈의 형식이 아니거나, 체크포인트의 모델·옵티마이저
+            상태가 ``model`` 과 맞지 않을 때(층 이름이나 모양이 다른 모델, 곧 다른 구조로 만든 체크포인트).
         RuntimeError: 손실이 NaN/inf 가 되었을 때(학습률이 너무 큼).
     """
     config = config if config is not None else TrainConfig()
@@ -383,8 +389,14 @@ def fit(
     if config.resume and ckpt_path is not None and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, map_location=device)
         _warn_if_config_changed(state["config"], config)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError) as err:  # 층 이름이나 모양이 다름(RuntimeError), 매개변수 수가 다름(ValueError)
+            raise ValueError(
+                f"체크포인트 {ckpt_path} 는 이 model 과 구조가 다른 모델의 것이어서 이어서 학습할 수 없습니다. "
+                f"같은 구조로 모델을 만들거나 다른 checkpoint_dir 을 쓰세요. 원래 오류: {err}"
+            ) from err
         scheduler.load_state_dict(state["scheduler"])
         history = list(state["history"])
         start_epoch = int(state["epoch"]) + 1
@@ -634,7 +646,7 @@ def _parser() -> argparse.ArgumentParser:
             "--resume 으로 이어서 학습합니다."
         ),
         epilog=(
-            "예: python -m alexnetbook.train --preset tiny  (CPU 에서 1분 안쪽 확인용)\n"
+            "예: python -m alexnetbook.train --preset tiny  (CPU 에서 빠르게 확인: 512장, 2 에폭)\n"
             "    python -m alexnetbook.train --dataset cifar10 --device cuda --epochs 30 --workers 4\n"
             "    python -m alexnetbook.train --dataset folder --data-dir ~/data/imagenette2 --device cuda "
             "--workers 8 --groups 2"
@@ -657,7 +669,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=None, help="미니배치 크기(논문 128).")
     p.add_argument("--lr", type=float, default=None, help="처음 학습률(논문 0.01).")
     p.add_argument("--weight-decay", type=float, default=None, help="가중치 감쇠(논문 5e-4).")
-    p.add_argument("--patience", type=int, default=None, help="검증 top-1 오류율이 정체된 에폭이 이만큼이면 학습률 ÷10.")
+    p.add_argument("--patience", type=int, default=None,
+                   help="검증 top-1 오류율이 정체된 에폭이 이 수를 넘어 이어지면(patience + 1 에폭 연속 정체) "
+                        "학습률 ÷10. 예: 1이면 두 에폭 연속 정체 때. 기본: paper 3, tiny 1.")
     p.add_argument("--train-subset", type=int, default=None, help="학습 세트에서 이만큼만 씀.")
     p.add_argument("--val-subset", type=int, default=None, help="검증 세트에서 이만큼만 씀.")
     p.add_argument("--groups", type=int, choices=(1, 2), default=1,
@@ -672,6 +686,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="<checkpoint-dir>/last.pt 에서 이어서 학습.")
     p.add_argument("--no-progress", action="store_true", help="tqdm 진행 막대를 끔.")
     return p
+
+
+def _used_size(data: Dataset, subset: int | None) -> str:
+    """:func:`fit` 이 실제로 쓰는 장 수(``subset`` 이 있으면 그만큼, :func:`_subset` 과 같은 규칙)."""
+    total = len(data)  # type: ignore[arg-type]
+    used = total if subset is None else min(subset, total)
+    return f"{used:,}장" if used == total else f"{used:,}장(전체 {total:,}장 중)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -699,7 +720,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_seed(config.seed)  # 모델 초기화도 재현되게
     train_data, val_data, num_classes, kind = _build_data(args)
     model = _build_model(args, num_classes, kind)
-    print(f"데이터 {kind}: 학습 {len(train_data)}장, 검증 {len(val_data)}장, {num_classes}개 클래스; "
+    print(f"데이터 {kind}: 학습 {_used_size(train_data, config.train_subset)}, "
+          f"검증 {_used_size(val_data, config.val_subset)}, {num_classes}개 클래스; "
           f"장치 {get_device(config.device)}; 설정 {config}", flush=True)
     history = fit(model, train_data, val_data, config)
     if history:

@@ -2,7 +2,8 @@
 순전파 + 역전파 속도를 같은 실행 안에서 번갈아 재어 비율로 비교합니다.
 
 ``benchmarks/lrn.py`` (전체 크기, JSON 저장)와 ``book/lrn.ipynb`` (작은 크기, 짧게)가 같은 :func:`make_cases` 를
-씁니다. 공유 기계에서는 절대 시간이 몇 배씩 흔들리므로 비율만 봅니다.
+씁니다. 공유 기계에서는 절대 시간이 몇 배씩 흔들리므로 비율만 봅니다. :func:`saved_for_backward_bytes` 는
+시간 대신 autograd 가 역전파를 위해 붙잡아 두는 메모리를 잽니다(기계와 상관없이 같은 값).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from torch import nn
 
 from ..lrn import local_response_norm
 
-__all__ = ["DTYPES", "LRNCases", "make_cases", "measure_speedup"]
+__all__ = ["DTYPES", "LRNCases", "make_cases", "measure_speedup", "saved_for_backward_bytes"]
 
 #: 지원하는 입력 dtype 이름.
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -175,3 +176,36 @@ def measure_speedup(
         "repeats": repeats,
         "threads": threads or previous_threads,
     }
+
+
+def saved_for_backward_bytes(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> int:
+    """``fn(x)`` 의 계산 그래프가 역전파를 위해 저장한 텐서들의 바이트 수를 잽니다.
+
+    :func:`torch.autograd.graph.saved_tensors_hooks` 로 저장되는 텐서를 하나하나 받아, 같은 저장소(storage)는
+    한 번만 셉니다(입력 ``x`` 처럼 여러 연산이 함께 저장한 텐서). 저장된 텐서는 출력이 살아 있는 동안 그래프가
+    붙잡고 있으므로, 잰 값은 "순전파가 끝나고 역전파를 시작하기 전까지 남아 있어야 하는 메모리" 입니다.
+
+    Args:
+        fn: 텐서 하나를 받아 텐서 하나를 돌려주는 함수(예: ``nn.LocalResponseNorm(5)``).
+        x: ``requires_grad=True`` 인 입력.
+
+    Returns:
+        저장된 텐서들의 서로 다른 저장소의 바이트 수 합계(``x`` 자신도 저장되면 포함).
+
+    Raises:
+        ValueError: ``x`` 가 기울기를 요구하지 않을 때(그러면 아무것도 저장되지 않습니다).
+    """
+    if not x.requires_grad:
+        raise ValueError("x는 requires_grad=True 여야 합니다(그래야 역전파용 텐서가 저장됩니다).")
+    storages: dict[int, int] = {}
+
+    def pack(saved: torch.Tensor) -> torch.Tensor:
+        storage = saved.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        return saved
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda saved: saved):
+        out = fn(x)  # out 이 살아 있는 동안 저장된 텐서의 주소가 다른 텐서에 재사용되지 않습니다
+    total = sum(storages.values())
+    del out
+    return total

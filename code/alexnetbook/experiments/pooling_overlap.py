@@ -3,7 +3,13 @@
 논문은 ImageNet 에서 겹치는 풀링이 top-1 / top-5 오류율을 0.4% / 0.3% 낮췄고, 겹치는 풀링을 쓴
 모델이 "과적합하기가 조금 더 어렵다"고 보고합니다. 여기서는 CIFAR-10 의 작은 부분집합에서 풀링 층만
 바꾼 두 신경망을 같은 초기화 시드, 같은 미니배치 순서로 학습하고, 에폭마다 학습 세트와 테스트 세트의
-오류율을 잽니다. 과적합 정도는 "테스트 오류율 − 학습 오류율" 간격으로 봅니다.
+오류율을 잽니다. 과적합 정도는 "테스트 오류율 − 학습 오류율" 간격으로 봅니다. 두 신경망이 **같은 테스트
+이미지**를 보므로, 테스트 오류율의 차이는 이미지마다 짝지어 McNemar 검정으로 잡음과 견줍니다
+(:class:`PairedComparison`).
+
+이 저장소가 오프라인에서 읽는 CIFAR-10 은 원본 이미지를 JPEG 로 다시 저장한 사본이라 작은 압축 흔적이
+있습니다(``$ALEXNETBOOK_DATA/cifar10-subset``). 두 신경망이 같은 이미지를 보므로 비교 자체는 공정하지만,
+오류율은 원본에서 잰 값과 조금 다를 수 있습니다.
 
 입력이 32×32(짝수)라서 z=3, s=2 에는 패딩 1을 더해야 z=2, s=2 와 출력 크기가 같아집니다
 (32 → 16 → 8 → 4). AlexNet 의 55, 27, 13 은 홀수라 패딩 없이도 두 방식의 출력 크기가 같습니다.
@@ -18,7 +24,7 @@ import math
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
@@ -31,6 +37,7 @@ from .common import fit_epochs, subtract_mean
 __all__ = [
     "POOLINGS",
     "POOLING_LABELS",
+    "PairedComparison",
     "PoolingCNN",
     "PoolingOverlapResult",
     "PoolingRun",
@@ -140,17 +147,65 @@ class PoolingRun:
         seed: 초기화와 미니배치 순서의 시드.
         train_errors: 에폭마다 평가 모드로 잰 학습 세트 오류율.
         test_errors: 에폭마다 잰 테스트 세트 오류율.
+        test_correct: 마지막 에폭 뒤 테스트 이미지마다 맞혔는지(테스트 세트 순서). 짝지은 비교에 씁니다.
     """
 
     pooling: str
     seed: int
     train_errors: list[float]
     test_errors: list[float]
+    test_correct: list[bool] = field(default_factory=list)
 
     @property
     def gap(self) -> float:
         """마지막 에폭의 "테스트 오류율 − 학습 오류율"(클수록 과적합)."""
         return self.test_errors[-1] - self.train_errors[-1]
+
+
+@dataclass
+class PairedComparison:
+    """같은 시드, 같은 테스트 이미지에서 두 풀링의 마지막 테스트 결과를 이미지마다 짝지은 비교.
+
+    두 신경망이 모두 맞히거나 모두 틀린 이미지는 차이에 기여하지 않습니다. 한쪽만 맞힌 이미지 수 ``b`` (겹치는
+    풀링만 맞힘)와 ``c`` (겹치지 않는 풀링만 맞힘)가 전부입니다. 두 오류율은 같은 이미지에서 잰 것이라 서로
+    독립이 아니므로, 오류율 하나의 표준오차를 두 번 쓰는 대신 이 짝지은 통계를 씁니다.
+
+    Attributes:
+        seed: 시드.
+        num_test: 테스트 이미지 수 ``n``.
+        only_overlapping_correct: 겹치는 풀링만 맞힌 이미지 수 ``b``.
+        only_non_overlapping_correct: 겹치지 않는 풀링만 맞힌 이미지 수 ``c``.
+    """
+
+    seed: int
+    num_test: int
+    only_overlapping_correct: int
+    only_non_overlapping_correct: int
+
+    @property
+    def error_difference(self) -> float:
+        """테스트 오류율 차이 "겹침 − 겹치지 않음" ``(c − b) / n`` (음수면 겹치는 풀링이 나음)."""
+        return (self.only_non_overlapping_correct - self.only_overlapping_correct) / self.num_test
+
+    @property
+    def standard_error(self) -> float:
+        """짝지은 오류율 차이의 표준오차 ``sqrt(b + c − (b − c)² / n) / n``."""
+        b, c, n = self.only_overlapping_correct, self.only_non_overlapping_correct, self.num_test
+        return math.sqrt(max(b + c - (b - c) ** 2 / n, 0.0)) / n
+
+    @property
+    def p_value(self) -> float:
+        """정확한(이항) McNemar 검정의 양측 p 값.
+
+        두 풀링이 같은 오류율이라는 귀무가설에서는 한쪽만 맞힌 ``m = b + c`` 장이 반반의 확률로 어느 한쪽에
+        속하므로 ``b ~ Binomial(m, 1/2)`` 입니다. ``p = min(1, 2 · P(X ≤ min(b, c)))``.
+        """
+        b, c = self.only_overlapping_correct, self.only_non_overlapping_correct
+        m = b + c
+        if m == 0:
+            return 1.0
+        tail = sum(math.comb(m, i) for i in range(min(b, c) + 1))
+        return min(1.0, 2 * tail / 2**m)  # 정수끼리의 나눗셈이라 큰 m 에서도 정확히 반올림됩니다
 
 
 @dataclass
@@ -198,6 +253,29 @@ class PoolingOverlapResult:
                              f"<b>{100 * test:.1f}</b>", f"<b>{100 * gap:.1f}</b>"]))
         return "<table>\n" + "\n".join(rows) + "\n</table>"
 
+    def paired_comparisons(self) -> list[PairedComparison]:
+        """시드마다 두 풀링의 마지막 테스트 결과를 이미지마다 짝지어 비교합니다(:class:`PairedComparison`).
+
+        Raises:
+            ValueError: 실행에 ``test_correct`` 가 없을 때(직접 만든 :class:`PoolingRun`).
+        """
+        other = {r.seed: r for r in self.of("non_overlapping")}
+        comparisons = []
+        for run in self.of("overlapping"):
+            if run.seed not in other:
+                continue
+            mate = other[run.seed]
+            if len(run.test_correct) != self.num_test or len(mate.test_correct) != self.num_test:
+                raise ValueError(f"시드 {run.seed} 의 test_correct 가 테스트 이미지 {self.num_test} 장과 맞지 않습니다.")
+            pairs = list(zip(run.test_correct, mate.test_correct))
+            comparisons.append(PairedComparison(
+                seed=run.seed,
+                num_test=self.num_test,
+                only_overlapping_correct=sum(a and not b for a, b in pairs),
+                only_non_overlapping_correct=sum(b and not a for a, b in pairs),
+            ))
+        return comparisons
+
     def differences(self) -> list[tuple[int, float, float]]:
         """시드마다 (시드, 테스트 오류율 차이, 간격 차이). 차이는 겹침 − 겹치지 않음(음수면 겹침이 나음)."""
         other = {r.seed: r for r in self.of("non_overlapping")}
@@ -205,6 +283,15 @@ class PoolingOverlapResult:
             (r.seed, r.test_errors[-1] - other[r.seed].test_errors[-1], r.gap - other[r.seed].gap)
             for r in self.of("overlapping") if r.seed in other
         ]
+
+
+@torch.no_grad()
+def _correct(model: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 1000) -> list[bool]:
+    """평가 모드에서 이미지마다 top-1 으로 맞혔는지. :func:`~.common.error_rate` 와 같은 배치로 나눕니다."""
+    model.eval()
+    hits = [model(images[i:i + batch_size]).topk(1, dim=1).indices[:, 0] == labels[i:i + batch_size]
+            for i in range(0, len(images), batch_size)]
+    return torch.cat(hits).tolist()
 
 
 def _train_one(
@@ -232,7 +319,8 @@ def _train_one(
         model, train_x, train_y, epochs=epochs, lr=lr, momentum=momentum, batch_size=batch_size, seed=seed,
         eval_sets={"train": (train_x, train_y), "test": (test_x, test_y)},
     )
-    run = PoolingRun(name, seed, [h.errors["train"] for h in history], [h.errors["test"] for h in history])
+    run = PoolingRun(name, seed, [h.errors["train"] for h in history], [h.errors["test"] for h in history],
+                     _correct(model, test_x, test_y))
     if verbose:
         print(f"{POOLING_LABELS[name]}, 시드 {seed}: 학습 {100 * run.train_errors[-1]:.1f}%, "
               f"테스트 {100 * run.test_errors[-1]:.1f}%")

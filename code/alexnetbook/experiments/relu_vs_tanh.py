@@ -23,7 +23,7 @@ import os
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -66,6 +66,64 @@ _EVAL_BATCH = 250
 _ACTIVATION_MODULES: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
 
+def _check_activation(activation: Any, name: str = "activation") -> None:
+    """``activation`` 이 :data:`_ACTIVATION_MODULES` 의 이름인지 확인합니다."""
+    if not isinstance(activation, str) or activation not in _ACTIVATION_MODULES:
+        raise ValueError(f"{name}은 {sorted(_ACTIVATION_MODULES)} 중 하나여야 합니다. 받은 값: {activation!r}")
+
+
+def _check_int(value: Any, name: str, minimum: int) -> None:
+    """``value`` 가 ``minimum`` 이상의 정수(bool 제외)인지 확인합니다."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}은 정수여야 합니다. 받은 타입: {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name}은 {minimum} 이상이어야 합니다. 받은 값: {value}")
+
+
+def _check_architecture(
+    *,
+    num_classes: Any,
+    channels: Any,
+    kernel_size: Any,
+    in_channels: Any = None,
+    image_size: Any = None,
+) -> None:
+    """:class:`FourLayerCNN` 의 모양 인자를 확인합니다. ``None`` 으로 둔 인자는 건너뜁니다."""
+    _check_int(num_classes, "num_classes", 2)
+    _check_int(kernel_size, "kernel_size", 1)
+    if kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size는 양의 홀수여야 합니다(같은 크기 패딩). 받은 값: {kernel_size}")
+    channels = tuple(channels)
+    if len(channels) != 3:
+        raise ValueError(f"channels는 양의 정수 세 개여야 합니다. 받은 값: {channels}")
+    for i, c in enumerate(channels):
+        _check_int(c, f"channels[{i}]", 1)
+    if in_channels is not None:
+        _check_int(in_channels, "in_channels", 1)
+    if image_size is not None:
+        _check_int(image_size, "image_size", 1)
+        if image_size < 8:
+            raise ValueError(f"image_size는 2×2 풀링을 세 번 하려면 8 이상이어야 합니다. 받은 값: {image_size}")
+
+
+def _check_data(images: Any, labels: Any, num_classes: int) -> None:
+    """학습 데이터의 모양과 레이블 범위를 확인합니다(레이블에서 클래스 수를 짐작하지 않습니다)."""
+    _check_int(num_classes, "num_classes", 2)
+    if not isinstance(images, Tensor) or not torch.is_floating_point(images):
+        raise TypeError(f"images는 실수 torch.Tensor 여야 합니다. 받은 값: {type(images).__name__}")
+    if images.dim() != 4 or images.shape[-1] != images.shape[-2]:
+        raise ValueError(f"images는 정사각형 (N, C, H, H) 이미지여야 합니다. 받은 모양: {tuple(images.shape)}")
+    if not isinstance(labels, Tensor) or labels.dtype != torch.int64:
+        raise TypeError(f"labels는 int64 torch.Tensor 여야 합니다. 받은 값: {getattr(labels, 'dtype', type(labels).__name__)}")
+    if labels.shape != (len(images),):
+        raise ValueError(f"labels는 ({len(images)},) 모양이어야 합니다(images 와 같은 개수). 받은 모양: {tuple(labels.shape)}")
+    if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
+        raise ValueError(
+            f"labels는 0 이상 num_classes={num_classes} 미만이어야 합니다. "
+            f"받은 범위: {int(labels.min())}..{int(labels.max())}"
+        )
+
+
 class FourLayerCNN(nn.Module):
     """학습되는 층이 넷(합성곱 3 + 완전 연결 1)인 작은 CNN. 활성화 함수만 바꿔 끼웁니다.
 
@@ -84,8 +142,11 @@ class FourLayerCNN(nn.Module):
         입력 ``(N, in_channels, image_size, image_size)``, 출력 ``(N, num_classes)``.
 
     Raises:
-        ValueError: ``activation`` 이 알 수 없는 이름이거나, ``channels`` 가 양의 정수 셋이 아니거나,
-            ``kernel_size`` 가 양의 홀수가 아니거나, ``image_size`` 가 세 번 풀링하기에 너무 작을 때.
+        TypeError: ``in_channels``, ``num_classes``, ``image_size``, ``kernel_size`` 나 ``channels`` 의 원소가
+            정수가 아닐 때.
+        ValueError: ``activation`` 이 알 수 없는 이름이거나, ``in_channels`` 가 1 미만, ``num_classes`` 가
+            2 미만이거나, ``channels`` 가 양의 정수 셋이 아니거나, ``kernel_size`` 가 양의 홀수가 아니거나,
+            ``image_size`` 가 세 번 풀링하기에 너무 작을 때(8 미만).
     """
 
     def __init__(
@@ -98,12 +159,11 @@ class FourLayerCNN(nn.Module):
         kernel_size: int = 3,
     ) -> None:
         super().__init__()
-        if activation not in _ACTIVATION_MODULES:
-            raise ValueError(f"activation은 {sorted(_ACTIVATION_MODULES)} 중 하나여야 합니다. 받은 값: {activation!r}")
-        if len(channels) != 3 or any(int(c) != c or c < 1 for c in channels):
-            raise ValueError(f"channels는 양의 정수 세 개여야 합니다. 받은 값: {tuple(channels)}")
-        if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size는 양의 홀수여야 합니다. 받은 값: {kernel_size}")
+        _check_activation(activation)
+        _check_architecture(
+            num_classes=num_classes, channels=channels, kernel_size=kernel_size,
+            in_channels=in_channels, image_size=image_size,
+        )
         self.activation = activation
         act = _ACTIVATION_MODULES[activation]
         layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -112,7 +172,7 @@ class FourLayerCNN(nn.Module):
             layers[f"conv{i}"] = nn.Conv2d(c_in, c_out, kernel_size, padding=kernel_size // 2)
             layers[f"act{i}"] = act()
             layers[f"pool{i}"] = nn.MaxPool2d(2)
-            size = pooling_output_size(size, 2)  # 풀링 창보다 작아지면 여기서 ValueError
+            size = pooling_output_size(size, 2)
             c_in = c_out
         self.features = nn.Sequential(layers)
         self.flat_features = c_in * size * size
@@ -146,9 +206,9 @@ def paper_init_cnn(activation: str, *, seed: int = 0, **model_kwargs: Any) -> Fo
     return model
 
 
-@torch.no_grad()
 def initial_layer_stats(
     images: Tensor,
+    labels: Tensor,
     *,
     activations: Sequence[str] = ("relu", "tanh"),
     num_classes: int = 10,
@@ -157,13 +217,16 @@ def initial_layer_stats(
     kernel_size: int = 3,
     saturation: float = 0.99,
 ) -> dict[str, list[dict[str, float]]]:
-    """학습 전(초기화 직후) 각 합성곱 층에서 활성화 함수에 들어가는 값과 그 도함수를 잽니다.
+    """학습 전(초기화 직후) 각 합성곱 층의 활성화 함수 입출력, 도함수, 가중치 기울기의 크기를 잽니다.
 
     :func:`train_until` 과 같은 시드, 같은 초기화를 쓰므로 학습을 시작하는 바로 그 신경망입니다.
-    도함수는 :mod:`alexnetbook.activations` 의 구현으로 autograd 를 써서 구합니다.
+    도함수는 :mod:`alexnetbook.activations` 의 구현으로 autograd 를 써서 구합니다. 가중치 기울기는
+    ``images`` 전체를 한 배치로 넣은 교차 엔트로피 손실(배치 평균)을 역전파해서 구합니다. 학습의 첫
+    걸음에서 각 층의 가중치가 얼마나 움직일지를 보여 줍니다(모멘텀 SGD 의 첫 걸음 = 학습률 × 기울기).
 
     Args:
         images: ``(N, C, H, H)`` 전처리된 이미지(몇백 장이면 충분합니다).
+        labels: ``(N,)`` 정수 레이블(0 이상 ``num_classes`` 미만).
         activations: 잴 활성화 함수 이름들.
         num_classes: 클래스 수.
         seed: 초기화 시드.
@@ -172,16 +235,20 @@ def initial_layer_stats(
         saturation: ``|f(x)|`` 가 이 값을 넘으면 포화했다고 셉니다(ReLU 는 포화하지 않으므로 0).
 
     Returns:
-        활성화 함수 이름 → 층마다 ``{"input_std", "output_std", "mean_grad", "saturated"}`` 사전의 목록
-        (conv1, conv2, conv3 순서). ``input_std`` 는 활성화 함수에 들어가는 값(합성곱 출력)의 표준편차,
-        ``output_std`` 는 활성화 함수 출력의 표준편차, ``mean_grad`` 는 도함수 f′ 의 평균,
-        ``saturated`` 는 포화한 유닛의 비율입니다.
+        활성화 함수 이름 → 층마다 ``{"input_std", "output_std", "mean_grad", "saturated", "weight_grad_norm"}``
+        사전의 목록(conv1, conv2, conv3 순서). ``input_std`` 는 활성화 함수에 들어가는 값(합성곱 출력)의
+        표준편차, ``output_std`` 는 활성화 함수 출력의 표준편차, ``mean_grad`` 는 도함수 f′ 의 평균,
+        ``saturated`` 는 포화한 유닛의 비율, ``weight_grad_norm`` 은 그 합성곱 층 가중치에 대한 손실
+        기울기의 L2 노름입니다.
 
     Raises:
-        ValueError: ``images`` 가 정사각형 4차원 텐서가 아닐 때.
+        TypeError: ``images`` 나 ``labels`` 의 종류가 잘못되었을 때.
+        ValueError: ``images`` 가 정사각형 4차원 텐서가 아니거나, ``labels`` 의 모양이나 범위가 맞지 않거나,
+            ``activations`` 에 알 수 없는 이름이 있을 때.
     """
-    if images.dim() != 4 or images.shape[-1] != images.shape[-2]:
-        raise ValueError(f"images는 정사각형 (N, C, H, H) 이미지여야 합니다. 받은 모양: {tuple(images.shape)}")
+    _check_data(images, labels, num_classes)
+    for i, name in enumerate(activations):
+        _check_activation(name, f"activations[{i}]")
     stats: dict[str, list[dict[str, float]]] = {}
     for name in activations:
         model = paper_init_cnn(
@@ -191,16 +258,24 @@ def initial_layer_stats(
         scratch = ACTIVATIONS[name]()
         rows = []
         x = images
-        for layer_name, layer in model.features.named_children():
-            if layer_name.startswith("act"):
-                y = scratch(x)
-                grad = get_grads(scratch, x)
-                saturated = (y.abs() > saturation).float().mean().item() if name != "relu" else 0.0
-                rows.append({
-                    "input_std": x.std().item(), "output_std": y.std().item(),
-                    "mean_grad": grad.mean().item(), "saturated": saturated,
-                })
-            x = layer(x)
+        with torch.enable_grad():
+            for layer_name, layer in model.features.named_children():
+                if layer_name.startswith("act"):
+                    pre = x.detach()
+                    with torch.no_grad():
+                        y = scratch(pre)
+                    grad = get_grads(scratch, pre)
+                    saturated = (y.abs() > saturation).float().mean().item() if name != "relu" else 0.0
+                    rows.append({
+                        "input_std": pre.std().item(), "output_std": y.std().item(),
+                        "mean_grad": grad.mean().item(), "saturated": saturated,
+                    })
+                x = layer(x)
+            logits = model.fc4(torch.flatten(x, 1))  # (N, C, S, S) -> (N, C*S*S) -> (N, num_classes)
+            nn.functional.cross_entropy(logits, labels).backward()
+        convs = [m for n, m in model.features.named_children() if n.startswith("conv")]
+        for row, conv in zip(rows, convs):
+            row["weight_grad_norm"] = conv.weight.grad.norm().item()
         stats[name] = rows
     return stats
 
@@ -225,6 +300,14 @@ class RunResult:
     epochs_to_target: int | None
     status: str
     epoch_cap: int
+
+    def epochs_to(self, error: float) -> int | None:
+        """학습 오류율이 처음으로 ``error`` 이하가 된 에폭(1부터). 기록 안에서 닿지 못했으면 ``None``.
+
+        목표보다 느슨한 기준(예: 목표 + 5%p)에 언제 닿았는지 보면, 곡선이 목표 근처에서 얼마나
+        평평했는지(에폭 수가 목표의 작은 변화에 얼마나 민감한지) 알 수 있습니다.
+        """
+        return next((i for i, e in enumerate(self.train_errors, start=1) if e <= error), None)
 
     def epochs_text(self) -> str:
         """표에 쓸 에폭 수: 닿았으면 숫자, 아니면 ``"> 상한"`` 또는 ``"발산"``."""
@@ -273,6 +356,7 @@ def train_until(
     lr: float,
     target: float,
     max_epochs: int,
+    num_classes: int = 10,
     seed: int = 0,
     batch_size: int = 128,
     momentum: float = 0.9,
@@ -295,6 +379,8 @@ def train_until(
         lr: 학습률.
         target: 목표 학습 오류율(0–1).
         max_epochs: 최대 에폭 수. 0 이면 학습하지 않고 ``"pruned"`` 로 돌려줍니다.
+        num_classes: 클래스 수(출력 층의 크기). 레이블에서 짐작하지 않고, 레이블이 모두
+            ``0 .. num_classes - 1`` 안에 있는지 확인합니다.
         seed: 초기화와 미니배치 순서의 시드.
         batch_size: 미니배치 크기.
         momentum: 모멘텀.
@@ -310,18 +396,19 @@ def train_until(
     Raises:
         ValueError: 인자가 잘못되었을 때.
     """
-    if eval_size is not None and eval_size < 1:
-        raise ValueError(f"eval_size는 1 이상이거나 None 이어야 합니다. 받은 값: {eval_size}")
-    if images.dim() != 4 or images.shape[-1] != images.shape[-2]:
-        raise ValueError(f"images는 정사각형 (N, C, H, H) 이미지여야 합니다. 받은 모양: {tuple(images.shape)}")
+    _check_activation(activation)
+    _check_data(images, labels, num_classes)
+    if eval_size is not None:
+        _check_int(eval_size, "eval_size", 1)
     if not 0 < target < 1:
         raise ValueError(f"target은 0과 1 사이여야 합니다. 받은 값: {target}")
-    if max_epochs < 0:
-        raise ValueError(f"max_epochs는 0 이상이어야 합니다. 받은 값: {max_epochs}")
+    if not lr > 0:
+        raise ValueError(f"lr은 양수여야 합니다. 받은 값: {lr}")
+    _check_int(max_epochs, "max_epochs", 0)
     if max_epochs == 0:
         return RunResult(activation, lr, [], None, "pruned", 0)
     model = paper_init_cnn(
-        activation, in_channels=images.shape[1], image_size=images.shape[-1], num_classes=int(labels.max()) + 1,
+        activation, in_channels=images.shape[1], image_size=images.shape[-1], num_classes=num_classes,
         seed=seed, channels=channels, kernel_size=kernel_size,
     )
     device = torch.device(device)
@@ -345,9 +432,11 @@ def train_until(
         if "손실" not in str(err):  # fit_epochs 가 발산을 알리는 오류만 잡습니다
             raise
         return RunResult(activation, lr, [], None, "diverged", max_epochs)
-    reached = next((i for i, e in enumerate(errors, start=1) if e <= target), None)
-    status = "reached" if reached is not None else "max_epochs"
-    return RunResult(activation, lr, errors, reached, status, max_epochs)
+    result = RunResult(activation, lr, errors, None, "max_epochs", max_epochs)
+    result.epochs_to_target = result.epochs_to(target)
+    if result.epochs_to_target is not None:
+        result.status = "reached"
+    return result
 
 
 @dataclass
@@ -421,6 +510,35 @@ class ReluVsTanhResult:
             lines.append(_row(cells, widths))
         return "\n".join(lines)
 
+    def threshold_table(self, offsets: Sequence[float] = (0.1, 0.05, 0.0)) -> str:
+        """방식 (a)(공통 학습률)에서 목표보다 느슨한 기준(목표 + offset)에 처음 닿은 에폭과 그 비의 표.
+
+        곡선이 목표 근처에서 평평하면, 목표를 몇 %p 만 바꿔도 에폭 수의 비가 크게 달라집니다. 이 표는
+        (a)의 비가 목표의 선택에 얼마나 민감한지 보여 줍니다. 실행은 목표에 닿으면 멈추므로 목표보다
+        엄격한 기준은 잴 수 없습니다.
+
+        Args:
+            offsets: 목표에 더할 0 이상의 값(0.05 = 5%p). 목표 + offset 은 1 미만이어야 합니다.
+
+        Returns:
+            기준마다 두 신경망의 에폭 수와 비를 담은 고정 폭 표.
+
+        Raises:
+            ValueError: offset 이 음수이거나 목표 + offset 이 1 이상일 때.
+        """
+        a, b = (_DISPLAY_NAMES.get(n, n) for n in self.activations)
+        widths = (16, 10, 11, 16)
+        lines = [_row(("기준", f"{a} 에폭", f"{b} 에폭", f"비({b}÷{a})"), widths)]
+        pair = self.protocols()["(a) 같은 학습률"]
+        for offset in offsets:
+            level = round(self.target + offset, 6)
+            if offset < 0 or level >= 1:
+                raise ValueError(f"offsets는 0 이상이고 target + offset < 1 이어야 합니다. 받은 값: {offset}")
+            fast, slow = (replace(run, epochs_to_target=run.epochs_to(level)) for run in pair)
+            cells = (f"오류율 ≤ {level:.0%}", fast.epochs_text(), slow.epochs_text(), self.ratio_text(fast, slow))
+            lines.append(_row(cells, widths))
+        return "\n".join(lines)
+
     def grid_table(self) -> str:
         """격자의 모든 조합: 학습률마다 목표까지의 에폭 수. 중단은 ``> n``, 돌리지 않은 조합은 ``-``."""
         lrs = sorted({*self.grid, *(r.lr for r in self.runs)})
@@ -460,6 +578,7 @@ def run_relu_vs_tanh(
     lrs: Sequence[float] = (0.001, 0.003, 0.01, 0.03, 0.1),
     target: float = 0.5,
     max_epochs: int = 40,
+    num_classes: int = 10,
     seed: int = 0,
     batch_size: int = 128,
     momentum: float = 0.9,
@@ -493,13 +612,14 @@ def run_relu_vs_tanh(
         lrs: 방식 (b)의 학습률 격자.
         target: 목표 학습 오류율(논문은 0.25).
         max_epochs: 실행마다의 에폭 상한.
+        num_classes: 클래스 수(CIFAR-10 과 Fashion-MNIST 는 10). 레이블이 그 범위 안에 있는지 확인합니다.
         seed: 데이터 선택, 초기화, 미니배치 순서의 시드.
         batch_size: 미니배치 크기(논문 §5는 128).
         momentum: 모멘텀(논문 §5는 0.9).
         device: 학습 장치.
         channels: 합성곱 채널 수.
         kernel_size: 합성곱 커널 크기.
-        activations: 비교할 두 활성화 함수(빠를 것으로 보는 쪽을 먼저).
+        activations: 비교할 두 활성화 함수 이름(빠를 것으로 보는 쪽을 먼저). 학습을 시작하기 전에 확인합니다.
         eval_size: 학습 오류율을 잴 학습 이미지 수(:func:`train_until`).
         images: 이미 전처리한 ``(N, C, H, W)`` 이미지. 주면 ``dataset`` 을 읽지 않습니다.
         labels: ``images`` 의 ``(N,)`` 레이블.
@@ -511,16 +631,26 @@ def run_relu_vs_tanh(
     Raises:
         ValueError: 인자가 잘못되었을 때.
     """
-    if shared_lr <= 0 or any(lr <= 0 for lr in lrs):
+    # 인자는 데이터를 읽거나 학습을 시작하기 전에 모두 확인합니다.
+    if not shared_lr > 0 or not all(lr > 0 for lr in lrs):
         raise ValueError(f"학습률은 모두 양수여야 합니다. shared_lr={shared_lr}, lrs={tuple(lrs)}")
-    if max_epochs < 1:
-        raise ValueError(f"max_epochs는 1 이상이어야 합니다. 받은 값: {max_epochs}")
+    _check_int(max_epochs, "max_epochs", 1)
+    if len(activations) != 2:
+        raise ValueError(f"activations는 이름 두 개여야 합니다. 받은 값: {tuple(activations)}")
+    for i, name in enumerate(activations):
+        _check_activation(name, f"activations[{i}]")
+    if not 0 < target < 1:
+        raise ValueError(f"target은 0과 1 사이여야 합니다. 받은 값: {target}")
+    if eval_size is not None:
+        _check_int(eval_size, "eval_size", 1)
+    _check_architecture(num_classes=num_classes, channels=channels, kernel_size=kernel_size)
     if (images is None) != (labels is None):
         raise ValueError("images와 labels는 함께 주거나 함께 생략해야 합니다.")
     if images is None or labels is None:
         images, labels = load_images(dataset, per_class, root=root, seed=seed)
+    _check_data(images, labels, num_classes)
     kwargs = dict(
-        target=target, seed=seed, batch_size=batch_size, momentum=momentum, device=device,
+        target=target, num_classes=num_classes, seed=seed, batch_size=batch_size, momentum=momentum, device=device,
         channels=channels, kernel_size=kernel_size, eval_size=eval_size,
     )
     grid = sorted({float(lr) for lr in lrs if not math.isclose(lr, shared_lr)})
@@ -568,6 +698,8 @@ def plot_curves(result: ReluVsTanhResult, axes: Sequence[Axes]) -> Sequence[Axes
     Raises:
         ValueError: 축이 두 개가 아닐 때.
     """
+    from matplotlib.ticker import MaxNLocator
+
     if len(axes) != 2:
         raise ValueError(f"axes는 축 두 개여야 합니다. 받은 개수: {len(axes)}")
     styles = {result.activations[0]: ("-", "#2a5d8f"), result.activations[1]: ("--", "#d1495b")}
@@ -583,7 +715,8 @@ def plot_curves(result: ReluVsTanhResult, axes: Sequence[Axes]) -> Sequence[Axes
         if i == 0:
             ax.set_ylabel("학습 세트 오류율 (%)")
         ax.set_xlim(left=0)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # 에폭은 정수
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower left")
+        ax.legend(loc="upper right")  # 곡선은 왼쪽 위에서 시작해 내려가므로 오른쪽 위가 비어 있습니다
     return axes
