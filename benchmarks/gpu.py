@@ -32,7 +32,8 @@ if __package__ in (None, ""):  # python benchmarks/gpu.py 로 실행할 때
 
 from alexnetbook.experiments.throughput import SpeedConfig, count_flops, make_inference, make_train_step  # noqa: E402
 from alexnetbook.models import AlexNet  # noqa: E402
-from benchmarks._timing import Timing, save_results, time_call  # noqa: E402
+from benchmarks._timing import save_results, time_call  # noqa: E402
+from benchmarks.training import images_per_second  # noqa: E402
 
 __all__ = ["CONFIGS", "VENDOR_BF16_DENSE_TFLOPS", "main", "matmul_ceiling", "run", "vendor_peak_tflops"]
 
@@ -71,10 +72,6 @@ def matmul_ceiling(device: str, *, size: int = 8192, repeats: int = 5) -> dict[s
     timing = time_call(lambda: torch.mm(a, b), repeats=repeats, warmup=2, device=device)
     flops = 2 * size**3
     return {"size": size, "seconds": timing, "tflops_per_second_median": flops / timing["median"] / 1e12}
-
-
-def _per_second(timing: Timing, amount: float) -> dict[str, float]:
-    return {"min": amount / timing["max"], "median": amount / timing["median"], "max": amount / timing["min"]}
 
 
 def _measure(make: Any, *, repeats: int, warmup: int, device: str) -> dict[str, Any]:
@@ -140,7 +137,7 @@ def run(
     def rates(measured: dict[str, Any], images: int, flops_per_image: int) -> dict[str, Any]:
         tflops = flops_per_image * images / measured["seconds"]["median"] / 1e12
         measured.update({
-            "images_per_second": _per_second(measured["seconds"], images),
+            "images_per_second": images_per_second(measured["seconds"], images),
             "tflops_per_second_median": tflops,
             "fraction_of_matmul_ceiling": tflops / ceiling["tflops_per_second_median"],
             "fraction_of_vendor_peak": tflops / vendor if vendor else None,

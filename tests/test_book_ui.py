@@ -119,12 +119,17 @@ def test_theme_renders_korean_labels(tmp_path):
     assert 'dataset.mode = localStorage.getItem("mode") || "auto"' in page
 
 
-def test_glossary_entries_start_with_the_english_term():
-    """용어집의 모든 항목은 한국어 용어(와 약어) 다음에 "(영어 용어) 정의" 꼴의 정의를 둡니다."""
+def _glossary_blocks() -> list[str]:
+    """용어집 ``{glossary}`` 블록의 항목(빈 줄로 나뉜 덩어리)들."""
     text = (ROOT / "book" / "glossary.md").read_text(encoding="utf-8")
     block = re.search(r"```\{glossary\}\n(.*?)\n```", text, re.S)
     assert block, "용어집에 {glossary} 블록이 없습니다"
-    entries = re.split(r"\n\s*\n", block.group(1).strip())
+    return re.split(r"\n\s*\n", block.group(1).strip())
+
+
+def test_glossary_entries_start_with_the_english_term():
+    """용어집의 모든 항목은 한국어 용어(와 약어) 다음에 "(영어 용어) 정의" 꼴의 정의를 둡니다."""
+    entries = _glossary_blocks()
     assert entries
     for entry in entries:
         lines = entry.splitlines()
@@ -136,11 +141,8 @@ def test_glossary_entries_start_with_the_english_term():
 
 
 def _glossary_entries() -> list[list[str]]:
-    text = (ROOT / "book" / "glossary.md").read_text(encoding="utf-8")
-    block = re.search(r"```\{glossary\}\n(.*?)\n```", text, re.S)
-    assert block, "용어집에 {glossary} 블록이 없습니다"
-    return [[line for line in entry.splitlines() if not line.startswith((" ", "\t"))]
-            for entry in re.split(r"\n\s*\n", block.group(1).strip())]
+    """항목마다 용어 줄(들여쓰지 않은 줄)만."""
+    return [[line for line in entry.splitlines() if not line.startswith((" ", "\t"))] for entry in _glossary_blocks()]
 
 
 def test_glossary_is_in_korean_alphabetical_order():
