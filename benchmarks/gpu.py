@@ -1,4 +1,4 @@
-"""GPU 에서 AlexNet 학습 한 걸음과 추론의 초당 이미지 수, 그리고 GPU bfloat16 최고 속도 대비 비율.
+"""GPU 에서 AlexNet 학습 한 스텝과 추론의 초당 이미지 수, 그리고 GPU bfloat16 최고 속도 대비 비율.
 
 ``python -m benchmarks.gpu`` 는 CUDA 장치가 있는 기계에서 한 번에 끝나도록 준비한 측정입니다(H200 한 장에서 몇 분).
 ``make bench`` 의 CPU 측정과 달리 기준과 번갈아 재지 않고, 설정마다 준비 운동 뒤 ``repeats`` 번 잰 시간의
@@ -7,12 +7,12 @@
 
 잴 것(데이터는 GPU 위의 합성 데이터):
 
-* 학습 한 걸음(논문 §5 의 SGD): eager float32, channels_last + bf16 autocast, 그리고 그 위에 ``torch.compile``.
+* 학습 한 스텝(논문 §5 의 SGD, 책의 학습 루프와 같은 ``alexnetbook.train.train_step``): eager float32, channels_last + bf16 autocast, 그리고 그 위에 ``torch.compile``.
 * 추론: 배치 1 과 64 에서 같은 세 설정.
-* 이미지 한 장의 FLOP(:func:`alexnetbook.experiments.throughput.count_flops`)으로 환산한 초당 FLOP 을
+* 이미지 한 장의 FLOP(:func:`alexnetbook.costs.count_flops`)으로 환산한 초당 FLOP 을
   (1) 같은 GPU 에서 잰 bfloat16 행렬 곱의 속도와 (2) 제조사가 밝힌 bfloat16 밀집(dense) 최고치로 나눈 비율.
 
-결과는 ``benchmarks/results/gpu.json`` 에 기계 설명과 함께 저장합니다. CUDA 가 없으면 측정하지 않고 알립니다.
+결과는 ``code/alexnetbook/perf/results/gpu.json`` 에 기계 설명과 함께 저장합니다. CUDA 가 없으면 측정하지 않고 알립니다.
 ``--device cpu --quick`` 은 작은 크기로 코드 경로만 확인합니다(저장하지 않음, 테스트용).
 """
 
@@ -30,18 +30,19 @@ import torch
 if __package__ in (None, ""):  # python benchmarks/gpu.py 로 실행할 때
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from alexnetbook.experiments.throughput import SpeedConfig, count_flops, make_inference, make_train_step  # noqa: E402
+from alexnetbook.costs import count_flops  # noqa: E402
 from alexnetbook.models import AlexNet  # noqa: E402
+from alexnetbook.perf.throughput import SpeedConfig, make_inference, make_train_step, speed_config  # noqa: E402
 from benchmarks._timing import save_results, time_call  # noqa: E402
-from benchmarks.training import images_per_second  # noqa: E402
+from benchmarks.training import VARIANTS, images_per_second  # noqa: E402
 
 __all__ = ["CONFIGS", "VENDOR_BF16_DENSE_TFLOPS", "main", "matmul_ceiling", "run", "vendor_peak_tflops"]
 
 #: GPU 에서 잴 설정(학습과 추론 공통).
 CONFIGS: dict[str, SpeedConfig] = {
-    "eager_fp32": SpeedConfig(),
-    "channels_last_bf16": SpeedConfig(channels_last=True, bf16=True),
-    "channels_last_bf16_compile": SpeedConfig(channels_last=True, bf16=True, compile=True),
+    "eager_fp32": speed_config(),
+    "channels_last_bf16": speed_config(channels_last=True, bf16=True),
+    "channels_last_bf16_compile": speed_config(channels_last=True, bf16=True, compile=True),
 }
 
 #: 제조사 자료의 bfloat16 텐서 코어 밀집 최고치(TFLOP/s). 자료의 표는 희소성(sparsity)을 쓴 값을 함께 싣는데,
@@ -87,7 +88,7 @@ def _measure(make: Any, *, repeats: int, warmup: int, device: str) -> dict[str, 
 
 
 def run(
-    variants: Sequence[str] = ("grouped", "seed"),
+    variants: Sequence[str] = tuple(VARIANTS),
     *,
     device: str = "cuda",
     train_batch_size: int = 256,
@@ -98,10 +99,10 @@ def run(
     matmul_size: int = 8192,
     configs: Sequence[str] = tuple(CONFIGS),
 ) -> dict[str, Any]:
-    """변형과 설정마다 학습 한 걸음과 추론을 재고 결과 사전을 돌려줍니다(저장하지 않음).
+    """변형과 설정마다 학습 한 스텝과 추론을 재고 결과 사전을 돌려줍니다(저장하지 않음).
 
     Args:
-        variants: ``"grouped"`` (``AlexNet(groups=2)``)와 ``"seed"`` (``AlexNet(groups=1)``) 중 고른 것.
+        variants: ``"single_tower"`` (``AlexNet(groups=1)``)와 ``"two_tower"`` (``AlexNet(groups=2)``) 중 고른 것.
         device: 측정 장치(보통 ``"cuda"``).
         train_batch_size: 학습 배치 크기(논문은 128; GPU 를 채우려고 더 크게 둡니다).
         inference_batch_sizes: 추론 배치 크기들.
@@ -118,10 +119,9 @@ def run(
     Raises:
         ValueError: 모르는 변형이나 설정, 또는 CUDA 장치를 골랐는데 CUDA 가 없을 때.
     """
-    variant_kwargs = {"grouped": {"groups": 2}, "seed": {"groups": 1}}
-    unknown = [v for v in variants if v not in variant_kwargs] + [c for c in configs if c not in CONFIGS]
+    unknown = [v for v in variants if v not in VARIANTS] + [c for c in configs if c not in CONFIGS]
     if unknown:
-        raise ValueError(f"모르는 변형/설정: {unknown}. 변형: {tuple(variant_kwargs)}, 설정: {tuple(CONFIGS)}")
+        raise ValueError(f"모르는 변형/설정: {unknown}. 변형: {tuple(VARIANTS)}, 설정: {tuple(CONFIGS)}")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} 인데 CUDA 장치가 없습니다. GPU 가 있는 기계에서 실행하세요.")
     name = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else "cpu"
@@ -130,7 +130,8 @@ def run(
     result: dict[str, Any] = {
         "device_name": name, "train_batch_size": train_batch_size, "image_size": image_size, "repeats": repeats,
         "warmup": warmup, "data": "synthetic N(0,1) images on the device",
-        "optimizer": "torch.optim.SGD(lr=1e-3, momentum=0.9, weight_decay=5e-4)",
+        "optimizer": "alexnetbook.train.make_optimizer(TrainConfig(lr=1e-3)): SGD(momentum=0.9, weight_decay=5e-4)",
+        "step": "alexnetbook.train.train_step",
         "bf16_matmul_ceiling": ceiling, "vendor_bf16_dense_tflops": vendor, "variants": {},
     }
 
@@ -145,7 +146,7 @@ def run(
         return measured
 
     for variant in variants:
-        kwargs = variant_kwargs[variant]
+        kwargs = VARIANTS[variant]
         train_flops = count_flops(AlexNet(**kwargs), image_size=image_size, train=True)
         forward_flops = count_flops(AlexNet(**kwargs), image_size=image_size)
         entry: dict[str, Any] = {"train_flops_per_image": train_flops, "forward_flops_per_image": forward_flops,
@@ -157,7 +158,7 @@ def run(
                                                         image_size=image_size, device=device),
                                 repeats=repeats, warmup=warmup, device=device)
             entry["train"][config_name] = rates(measured, train_batch_size, train_flops)
-            print(f"  {variant:8s} train {config.label:45s} "
+            print(f"  {variant:12s} train {config.label:45s} "
                   f"{measured['images_per_second']['median']:10.1f} img/s "
                   f"({measured['fraction_of_matmul_ceiling']:.1%} of bf16 matmul)", flush=True)
         for batch in inference_batch_sizes:
@@ -169,7 +170,7 @@ def run(
                                                            device=device),
                                     repeats=repeats, warmup=warmup, device=device)
                 entry["inference"][str(batch)][config_name] = rates(measured, batch, forward_flops)
-                print(f"  {variant:8s} infer b={batch:<4d} {config.label:38s} "
+                print(f"  {variant:12s} infer b={batch:<4d} {config.label:38s} "
                       f"{measured['images_per_second']['median']:10.1f} img/s", flush=True)
         result["variants"][variant] = entry
     return result
@@ -179,14 +180,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--quick", action="store_true", help="아주 작은 크기로 한 번씩(저장하지 않음)")
-    parser.add_argument("--no-save", action="store_true", help="benchmarks/results/gpu.json 에 쓰지 않습니다")
+    parser.add_argument("--no-save", action="store_true", help="perf/results/gpu.json 에 쓰지 않습니다")
     args = parser.parse_args(argv)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print("CUDA 장치가 없어 GPU 측정을 하지 않았습니다. 결과 파일도 쓰지 않았습니다.")
         return None
     settings: dict[str, Any] = {}
     if args.quick:
-        settings = {"variants": ("grouped",), "train_batch_size": 2, "inference_batch_sizes": (1, 2),
+        settings = {"variants": ("two_tower",), "train_batch_size": 2, "inference_batch_sizes": (1, 2),
                     "image_size": 64, "repeats": 1, "warmup": 1, "matmul_size": 64,
                     "configs": ("eager_fp32", "channels_last_bf16")}
     result = run(device=args.device, **settings)

@@ -1,11 +1,11 @@
 """AlexNet 추론의 초당 이미지 수(배치 1 과 64): eager float32 를 기준으로 한 설정별 속도 비율.
 
 평가 모드(드롭아웃 꺼짐), ``torch.inference_mode`` 에서 합성 배치 하나를 추론하는 시간을 잽니다. 설정은
-``alexnetbook.experiments.throughput.INFERENCE_CONFIGS`` 이고, 설정마다 같은 가중치의 사본을 만들어
+``alexnetbook.perf.throughput.INFERENCE_CONFIGS`` 이고, 설정마다 같은 가중치의 사본을 만들어
 :func:`benchmarks._timing.compare` 로 기준과 번갈아 잽니다. 배치 1 은 지연 시간(latency), 배치 64 는 처리량
 (throughput)을 봅니다. 배치 1 은 한 번이 짧으므로 더 여러 번 잽니다.
 
-실행: ``python benchmarks/inference.py`` (결과는 ``benchmarks/results/inference.json``).
+실행: ``python benchmarks/inference.py`` (결과는 ``code/alexnetbook/perf/results/inference.json``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ import torch
 if __package__ in (None, ""):  # python benchmarks/inference.py 로 실행할 때
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from alexnetbook.experiments.throughput import INFERENCE_CONFIGS, count_flops, make_inference  # noqa: E402
+from alexnetbook.costs import count_flops  # noqa: E402
 from alexnetbook.models import AlexNet  # noqa: E402
+from alexnetbook.perf.throughput import INFERENCE_CONFIGS, make_inference  # noqa: E402
 from benchmarks._timing import compare, pin_threads, save_results  # noqa: E402
 from benchmarks.machine import load_average  # noqa: E402
 from benchmarks.training import REFERENCE, VARIANTS, images_per_second  # noqa: E402
@@ -92,7 +93,7 @@ def run(
                     "timing": timing,
                 }
                 c = per_batch["configs"][name]
-                print(f"  {variant:8s} batch {batch_size:3d} {c['label']:32s} x{timing['speedup']['median']:.2f} "
+                print(f"  {variant:12s} batch {batch_size:3d} {c['label']:32s} x{timing['speedup']['median']:.2f} "
                       f"(min {timing['speedup']['min']:.2f}, max {timing['speedup']['max']:.2f}); "
                       f"{c['images_per_second']['median']:.1f} img/s vs {c['reference_images_per_second']['median']:.1f}",
                       flush=True)

@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # python benchmarks/lrn.py 로 실행할 때 저�
 
 import torch
 
-from alexnetbook.experiments.lrn_speed import DTYPES, make_cases
+from alexnetbook.perf.lrn_speed import DTYPES, make_cases
 from benchmarks._timing import compare, pin_threads, save_results
 
 __all__ = ["GOAL_MAX_ABS_DIFF", "GOAL_SPEEDUP", "SHAPE", "main", "run"]
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--threads", type=int, nargs="+", default=None,
         help="PyTorch 스레드 수(여러 개 가능). 기본은 OMP_NUM_THREADS 나 코어 수, 그리고 float32 는 1 도",
     )
-    parser.add_argument("--no-save", action="store_true", help="benchmarks/results/lrn.json 에 쓰지 않습니다")
+    parser.add_argument("--no-save", action="store_true", help="perf/results/lrn.json 에 쓰지 않습니다")
     args = parser.parse_args(argv)
     default_threads = pin_threads()
     results = {}

@@ -14,7 +14,7 @@ AlexNet 첫 풀링 층의 모양 ``(32, 96, 55, 55)``, 3×3 창, 보폭 2, float
   (NumPy 가 요청한 바이트를 정확히) 재서 함께 적습니다. 출력과 입력 기울기도 "추가 메모리" 에 들어갑니다.
   목표는 입력 크기의 2배 이하입니다.
 
-실행: ``python benchmarks/pooling.py`` (결과는 ``benchmarks/results/pooling.json``). 다른 스크립트에서는
+실행: ``python benchmarks/pooling.py`` (결과는 ``code/alexnetbook/perf/results/pooling.json``). 다른 스크립트에서는
 ``from benchmarks.pooling import run`` 으로 부릅니다. Linux 전용(메모리 측정이 ``/proc`` 을 씁니다).
 """
 
@@ -208,7 +208,7 @@ def run(
     memory: bool = True,
     save: bool = True,
 ) -> dict[str, Any]:
-    """속도와 메모리를 재고 결과 사전을 돌려줍니다(``save`` 이면 ``results/pooling.json`` 에도 저장).
+    """속도와 메모리를 재고 결과 사전을 돌려줍니다(``save`` 이면 ``perf/results/pooling.json`` 에도 저장).
 
     Args:
         shape: 입력 모양 ``(N, C, H, W)``.

@@ -70,18 +70,86 @@ def test_module_matches_torch_module():
     assert "output_size=(6, 4)" in repr(ours)
 
 
-@pytest.mark.parametrize("bad", [0, -1, (6,), (6, 0), 2.5, (True, 3)])
+@pytest.mark.parametrize("bad", [0, -1, (6,), (6, 0), (1, 2, 3)])
 def test_bad_output_size_raises(bad):
-    with pytest.raises(ValueError, match="output_size"):
+    with pytest.raises(ValueError, match="^output_size"):
         adaptive_avg_pool2d(torch.zeros(1, 1, 4, 4), bad)
+    with pytest.raises(ValueError, match="^output_size"):
+        AdaptiveAvgPool2d(bad)
+
+
+@pytest.mark.parametrize("bad", [2.5, True, (True, 3), (3, 2.0), "ab"])
+def test_wrong_output_size_type_raises_type_error(bad):
+    # alexnetbook.checks 의 규칙(타입이 틀리면 TypeError). torch 도 TypeError 입니다.
+    with pytest.raises(TypeError, match="^output_size"):
+        adaptive_avg_pool2d(torch.zeros(1, 1, 4, 4), bad)
+    with pytest.raises(TypeError, match="^output_size"):
+        AdaptiveAvgPool2d(bad)
 
 
 def test_bad_inputs_raise():
-    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+    with pytest.raises(ValueError, match=r"^x.*\(4, 4\)"):
         adaptive_avg_pool2d(torch.zeros(4, 4), 2)
-    with pytest.raises(TypeError, match="실수"):
+    with pytest.raises(TypeError, match="^x.*실수"):
         adaptive_avg_pool2d(torch.zeros(1, 1, 4, 4, dtype=torch.int64), 2)
+    with pytest.raises(TypeError, match="^x"):
+        adaptive_avg_pool2d([[1.0]], 2)
     with pytest.raises(ValueError, match="1 이상"):
         adaptive_avg_pool2d(torch.zeros(1, 1, 0, 4), 2)
-    with pytest.raises(ValueError, match="in_size"):
+    with pytest.raises(ValueError, match="^in_size"):
         adaptive_bins(0, 3)
+    with pytest.raises(TypeError, match="^out_size"):
+        adaptive_bins(3, True)
+
+
+# ---------------------------------------------------------------- 메모리 배치(channels_last)
+
+
+def layouts(shape: tuple[int, ...]) -> dict[str, torch.Tensor]:
+    """같은 값의 여러 메모리 배치(float64, ±100). 4차원은 channels_last 와 잘라 낸 channels_last 도."""
+    g = torch.Generator().manual_seed(sum(shape))
+    x = torch.rand(shape, generator=g, dtype=torch.float64) * 200 - 100
+    if len(shape) == 3:
+        c, h, w = shape
+        hwc = torch.rand(h, w, c, generator=g, dtype=torch.float64) * 200 - 100
+        hwc = hwc.permute(2, 0, 1)  # (H, W, C) -> (C, H, W): 채널 보폭이 1 인 3차원 입력
+        return {"contiguous": x, "hwc_permuted": hwc}
+    wide = torch.rand(*shape[:3], 2 * shape[3], generator=g, dtype=torch.float64) * 200 - 100
+    return {
+        "contiguous": x,
+        "channels_last": x.to(memory_format=torch.channels_last),
+        "channels_last_strided": wide.to(memory_format=torch.channels_last)[..., ::2],  # 조밀하지 않은 channels_last
+    }
+
+
+@pytest.mark.parametrize("output_size", [(3, 2), 1, (6, 7), (None, 2)])
+@pytest.mark.parametrize("shape", [(2, 3, 7, 5), (1, 4, 6, 6), (2, 1, 5, 4), (0, 3, 7, 5), (3, 7, 5)],
+                         ids=["4d", "batch1", "one_channel", "empty_batch", "3d"])
+def test_memory_format_value_and_gradient_match_torch(shape, output_size):
+    """출력의 메모리 배치가 torch 와 같아야 합니다(예전에는 channels_last 입력에도 늘 연속 배치였음).
+
+    3차원 입력과 빈 배치(N = 0)는 torch 처럼 보통의 연속 배치입니다. 값과 float64 기울기도 비교합니다.
+    """
+    for name, x in layouts(shape).items():
+        ours_x, ref_x = x.requires_grad_(True), layouts(shape)[name].requires_grad_(True)  # 같은 값, 같은 보폭
+        assert ours_x.stride() == ref_x.stride()
+        ours = adaptive_avg_pool2d(ours_x, output_size)
+        ref = F.adaptive_avg_pool2d(ref_x, output_size)
+        assert ours.shape == ref.shape, name
+        for fmt in (torch.channels_last, torch.contiguous_format):
+            if ours.dim() == 4 or fmt == torch.contiguous_format:
+                assert ours.is_contiguous(memory_format=fmt) == ref.is_contiguous(memory_format=fmt), (name, fmt)
+        torch.testing.assert_close(ours, ref, rtol=0, atol=1e-12)
+        grad = torch.randn(ref.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+        ours.backward(grad)
+        ref.backward(grad)
+        torch.testing.assert_close(ours_x.grad, ref_x.grad, rtol=0, atol=1e-12)
+
+
+def test_channels_last_input_gives_channels_last_output():
+    x = torch.randn(2, 3, 13, 13, dtype=torch.float64).to(memory_format=torch.channels_last)
+    out = AdaptiveAvgPool2d(6)(x)
+    assert out.is_contiguous(memory_format=torch.channels_last) and not out.is_contiguous()
+    assert F.adaptive_avg_pool2d(x, 6).is_contiguous(memory_format=torch.channels_last)
+    plain = adaptive_avg_pool2d(x.contiguous(), 6)
+    assert plain.is_contiguous() and not plain.is_contiguous(memory_format=torch.channels_last)

@@ -24,8 +24,8 @@ from alexnetbook.augment import (
     fit_pca_lighting,
     make_generator,
     pca_lighting,
-    ten_crop_predict,
 )
+from alexnetbook.evaluate import ten_crop_predict
 
 EIGVAL = torch.tensor(IMAGENET_PCA_EIGVAL, dtype=torch.float64)
 EIGVEC = torch.tensor(IMAGENET_PCA_EIGVEC, dtype=torch.float64)

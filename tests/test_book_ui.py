@@ -146,10 +146,11 @@ def _glossary_entries() -> list[list[str]]:
 
 
 def test_glossary_is_in_korean_alphabetical_order():
-    first_korean = [next(t for t in terms if HANGUL.search(t)) for terms in _glossary_entries()]
-    # 숫자로 시작하는 용어는 맨 앞, "top-5 오류율" 처럼 영어로 시작하는 용어는 한국어 부분("오류율")의 자리
-    keys = [term if term[0].isdigit() else re.sub(r"^[^가-힣]+", "", term) for term in first_korean]
+    """표제어(항목의 첫 줄)가 유니코드 순서입니다: 숫자, 로마자로 시작하는 용어가 먼저이고 한글은 가나다순입니다
+    (한글 음절의 유니코드 순서가 곧 가나다순). 머리말이 이 규칙을 적어 둡니다."""
+    keys = [terms[0] for terms in _glossary_entries()]
     assert keys == sorted(keys), "용어집 항목이 가나다순이 아닙니다"
+    assert len(keys) == len(set(keys)), "같은 용어가 두 번 있습니다"
 
 
 def test_every_glossary_term_is_linked_from_a_chapter():

@@ -98,22 +98,26 @@ def test_paper_equals_inverted_times_one_minus_p_for_the_same_mask():
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5, float("nan")])
-def test_bad_p_raises_value_error(bad):
-    with pytest.raises(ValueError, match="p"):
+def test_bad_p_raises_value_error_naming_p(bad):
+    with pytest.raises(ValueError, match=r"^p은\(는\)"):
         Dropout(bad)
-    with pytest.raises(ValueError, match="p"):
+    with pytest.raises(ValueError, match=r"^p은\(는\)"):
         dropout(torch.ones(3), bad)
 
 
-def test_bad_arguments():
-    with pytest.raises(TypeError, match="p"):
+def test_bad_arguments_name_the_argument():
+    with pytest.raises(TypeError, match=r"^p은\(는\)"):
         Dropout("0.5")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="p"):
+    with pytest.raises(TypeError, match=r"^p은\(는\)"):
         Dropout(True)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="mode"):
+    with pytest.raises(ValueError, match=r"^mode은\(는\)"):
         Dropout(0.5, mode="scaled")
-    with pytest.raises(TypeError, match="input"):
+    with pytest.raises(ValueError, match=r"^mode은\(는\)"):
+        dropout(torch.ones(3), 0.5, mode="scaled")
+    with pytest.raises(TypeError, match=r"^input은\(는\)"):
         dropout(torch.ones(3, dtype=torch.int64), 0.5)
+    with pytest.raises(TypeError, match=r"^input은\(는\)"):
+        dropout([1.0, 2.0], 0.5)  # type: ignore[arg-type]
 
 
 def test_repr_and_module_behaviour():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import torch
 matplotlib.use("Agg")
 
 import alexnetbook
-from alexnetbook import data, plotting, utils
+from alexnetbook import plotting, utils
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,10 +33,14 @@ def test_stdlib_code_module_not_shadowed_from_repo_root():
     assert out.startswith("<function interact")
 
 
-def test_import_alexnetbook_does_not_import_jax():
-    code = "import alexnetbook, sys; import alexnetbook.utils; print('jax' in sys.modules, 'flax' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["False", "False"]
+@pytest.mark.slow
+def test_star_import_loads_every_module_but_never_jax():
+    code = ("from alexnetbook import *; import sys, alexnetbook; "
+            "print('jax' in sys.modules, 'flax' in sys.modules, len(alexnetbook.__all__), 'flax_alexnet' in dir())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[:2] == ["False", "False"]
+    assert int(out[2]) > 20 and out[3] == "False"
+    assert "flax_alexnet" in dir(alexnetbook)  # 이름으로는 여전히 불러올 수 있습니다
 
 
 def test_unknown_attribute_raises():
@@ -115,86 +118,3 @@ def test_korean_plots_idempotent():
     n = len(font_manager.fontManager.ttflist)
     plotting.setup_korean_plots()
     assert len(font_manager.fontManager.ttflist) == n
-
-
-def test_data_root_env(monkeypatch, tmp_path):
-    monkeypatch.setenv("ALEXNETBOOK_DATA", str(tmp_path))
-    assert data.data_root() == tmp_path.resolve()
-    monkeypatch.delenv("ALEXNETBOOK_DATA")
-    assert data.data_root() == Path.home() / ".cache" / "alexnetbook"
-
-
-def test_bad_split():
-    with pytest.raises(ValueError, match="split"):
-        data.load_cifar10("val")
-    with pytest.raises(ValueError, match="split"):
-        data.load_fashion_mnist("validation")
-
-
-def test_cifar10_missing_gives_clear_error(tmp_path):
-    with pytest.raises(RuntimeError, match="ALEXNETBOOK_DATA"):
-        data.load_cifar10("train", root=tmp_path, download=False)
-
-
-def test_fashion_mnist_missing_gives_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "nowhere")
-    with pytest.raises(RuntimeError, match="dataset-fashion-mnist"):
-        data.load_fashion_mnist("test", root=tmp_path, download=False)
-
-
-needs_cifar = pytest.mark.skipif(
-    not (data.data_root() / "cifar10-subset").is_dir() and not os.environ.get("CI"),
-    reason="offline CIFAR-10 subset not found (set ALEXNETBOOK_DATA)",
-)
-
-
-@needs_cifar
-def test_cifar10_offline_subset():
-    ds = data.load_cifar10("test")
-    assert tuple(ds.classes) == data.CIFAR10_CLASSES
-    img, label = ds[0]
-    assert img.size == (32, 32) and img.mode == "RGB"
-    images, labels = data.dataset_to_tensors(ds, per_class=3, seed=1)
-    assert images.shape == (30, 3, 32, 32) and images.dtype == torch.uint8
-    assert torch.equal(torch.bincount(labels), torch.full((10,), 3))
-    again, labels2 = data.dataset_to_tensors(ds, per_class=3, seed=1)
-    assert torch.equal(images, again) and torch.equal(labels, labels2)
-
-
-needs_fmnist = pytest.mark.skipif(
-    not data.FASHION_MNIST_SYSTEM_DIR.is_dir() and not os.environ.get("CI"),
-    reason="Debian package dataset-fashion-mnist not installed",
-)
-
-
-@needs_fmnist
-def test_fashion_mnist_offline():
-    ds = data.load_fashion_mnist("test")
-    assert len(ds) == 10_000
-    assert ds.data.shape == (10_000, 28, 28) and ds.data.dtype == torch.uint8
-    assert torch.equal(torch.bincount(ds.targets), torch.full((10,), 1000))
-    img, label = ds[0]
-    assert img.size == (28, 28) and img.mode == "L" and 0 <= label < 10
-    assert len(data.load_fashion_mnist("train")) == 60_000
-
-
-def test_idx_dataset_rejects_bad_shapes():
-    with pytest.raises(ValueError, match="images"):
-        data.IDXDataset(np.zeros((3, 4), np.uint8), np.zeros(3, np.uint8), ("a",))
-
-
-def test_dataset_to_tensors_bad_per_class():
-    ds = data.IDXDataset(np.zeros((4, 2, 2), np.uint8), np.array([0, 0, 1, 1], np.uint8), ("a", "b"))
-    with pytest.raises(ValueError, match="per_class"):
-        data.dataset_to_tensors(ds, per_class=0)
-    with pytest.raises(ValueError, match="per_class=3"):
-        data.dataset_to_tensors(ds, per_class=3)
-    images, labels = data.dataset_to_tensors(ds, per_class=2)
-    assert images.shape == (4, 1, 2, 2)
-
-
-def test_sample_photos():
-    photos = data.sample_photos()
-    assert set(photos) == {"astronaut", "chelsea", "coffee", "rocket"}
-    for img in photos.values():
-        assert img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8

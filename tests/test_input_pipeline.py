@@ -1,4 +1,4 @@
-"""alexnetbook.experiments.input_pipeline: JPEG 사진 데이터셋과 DataLoader."""
+"""alexnetbook.perf.input_pipeline: JPEG 사진 데이터셋과 DataLoader."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from alexnetbook.data import sample_photos
-from alexnetbook.experiments.input_pipeline import JpegPhotoDataset, encode_jpegs, make_photo_loader
+from alexnetbook.perf.input_pipeline import JpegPhotoDataset, encode_jpegs, make_photo_loader
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,8 @@ def test_loader_batches():
     assert batches[1][1].tolist() == [2, 3]
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_loader_with_a_worker_process():
     # 같은 pytest 프로세스에서 JAX 를 먼저 불러왔을 수 있으므로 fork 대신 spawn 으로 작업 프로세스를 띄웁니다
     # (JAX 의 스레드가 있는 프로세스를 fork 하면 교착될 수 있습니다).
@@ -72,6 +73,8 @@ def test_loader_with_a_worker_process():
 def test_bad_arguments(jpegs):
     with pytest.raises(ValueError, match="quality"):
         encode_jpegs(quality=0)
+    with pytest.raises(TypeError, match="quality"):
+        encode_jpegs(quality=90.0)
     with pytest.raises(ValueError, match="uint8"):
         encode_jpegs({"gray": np.zeros((4, 4), dtype=np.uint8)})
     with pytest.raises(ValueError, match="비어"):
@@ -82,3 +85,5 @@ def test_bad_arguments(jpegs):
         make_photo_loader(2, -1)
     with pytest.raises(ValueError, match="batch_size"):
         make_photo_loader(0, 0)
+    with pytest.raises(TypeError, match="batches"):
+        make_photo_loader(2, 0, batches=True)

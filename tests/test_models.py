@@ -10,8 +10,15 @@ from torch import nn
 
 from alexnetbook.dropout import Dropout
 from alexnetbook.lrn import local_response_norm
-from alexnetbook.models import PAPER_BIAS_ONE_LAYERS, AlexNet, init_paper_, layer_output_shapes, layer_outputs
-from alexnetbook.pooling import pooling_output_size
+from alexnetbook.models import (
+    PAPER_BIAS_ONE_LAYERS,
+    AlexNet,
+    AlexNetConfig,
+    init_paper_,
+    layer_output_shapes,
+    layer_outputs,
+)
+from alexnetbook.shapes import pooling_output_size
 
 FEATURE_NAMES = [
     "conv1", "relu1", "norm1", "pool1", "conv2", "relu2", "norm2", "pool2",
@@ -409,3 +416,58 @@ def test_pooling_output_size_agrees_with_torch_for_the_trace():
     for size in (63, 64, 100, 224, 227):
         conv = nn.Conv2d(3, 1, 11, stride=4, padding=2)(torch.zeros(1, 3, size, size))
         assert conv.shape[-1] == pooling_output_size(size, 11, 4, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# 설정 하나와 FX 추적
+
+
+def test_config_roundtrip_and_shared_by_every_constructor():
+    model = AlexNet(num_classes=7, groups=2, channels=(8, 16, 16, 16, 8), hidden_features=32, dropout_mode="paper")
+    assert isinstance(model.config, AlexNetConfig)
+    assert model.config.dropout_mode == "paper" and model.config.channels == (8, 16, 16, 16, 8)
+    rebuilt = AlexNet.from_config(model.config)
+    assert repr(rebuilt) == repr(model) and rebuilt.config == model.config
+    cifar = AlexNet.for_cifar(groups=2, pool_output_size=2)
+    assert cifar.config == AlexNetConfig.cifar(groups=2, pool_output_size=2)
+    assert AlexNetConfig().min_input_size == AlexNet().min_input_size == 63
+    assert AlexNetConfig.cifar().spatial_sizes(32) == [32, 15, 7, 3]
+    with pytest.raises(TypeError, match="AlexNetConfig"):
+        AlexNet.from_config({"groups": 2})
+    with pytest.raises(TypeError, match="없는"):
+        AlexNet(width=3)
+    with pytest.raises(TypeError, match="없는"):
+        AlexNetConfig.cifar(width=3)
+    with pytest.raises(TypeError, match="num_classes"):
+        AlexNetConfig(num_classes=2.0)
+    with pytest.raises(TypeError, match="lrn"):
+        AlexNetConfig(lrn=1)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"groups": 2}, {"dropout_mode": "paper"}, {"lrn": False}],
+                         ids=["single", "grouped", "paper-dropout", "no-lrn"])
+def test_fx_trace_matches_eager_and_keeps_the_input_check(kwargs):
+    model = AlexNet(**SMALL, **kwargs).eval()
+    traced = torch.fx.symbolic_trace(model)
+    x = torch.randn(2, 3, 100, 100)
+    assert torch.equal(traced(x), model(x))
+    with pytest.raises(ValueError, match="63 이상"):
+        traced(torch.zeros(1, 3, 40, 40))  # 입력 검사도 추적한 그래프에 남습니다
+
+
+def test_create_feature_extractor_gives_fc6_and_fc7():
+    feature_extraction = pytest.importorskip("torchvision.models.feature_extraction")
+    model = AlexNet(**SMALL).eval()
+    x = torch.randn(3, 3, 100, 100)
+    expected = layer_outputs(model, x, ["relu6", "fc7", "relu7"])
+    extractor = feature_extraction.create_feature_extractor(
+        model, {"classifier.relu6": "fc6", "classifier.relu7": "fc7"}
+    )
+    features = extractor(x)
+    assert features["fc7"].shape == (3, SMALL["hidden_features"])
+    torch.testing.assert_close(features["fc6"], expected["relu6"])
+    torch.testing.assert_close(features["fc7"], expected["relu7"])
+    # "classifier.fc7" 만 달라고 하면 그래프가 fc7 에서 끝나므로 ReLU 앞의 값을 돌려받습니다.
+    fc7 = feature_extraction.create_feature_extractor(model, {"classifier.fc7": "fc7"})(x)["fc7"]
+    torch.testing.assert_close(fc7, expected["fc7"])
+    assert (fc7 < 0).any()

@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from alexnetbook import pooling, shapes
 from alexnetbook.pooling import Im2colMaxPool2d, MaxPool2d, col2im, im2col, pooling_output_size
 from benchmarks import pooling as pooling_benchmark
 
@@ -53,10 +54,12 @@ def random_cases(count: int = 25, seed: int = 2012) -> list[tuple[tuple[int, int
 RANDOM_CASES = random_cases()
 
 
-def torch_pool(x: np.ndarray, dout: np.ndarray, k: int, s: int, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def torch_pool(
+    x: np.ndarray, dout: np.ndarray, k: int, s: int, p: int, ceil_mode: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """PyTorch 의 출력, 입력 기울기(autograd), 최댓값의 평면 번호(``return_indices``)."""
     xt = torch.from_numpy(x).requires_grad_()
-    out, idx = F.max_pool2d(xt, k, s, p, return_indices=True)
+    out, idx = F.max_pool2d(xt, k, s, p, ceil_mode=ceil_mode, return_indices=True)
     out.backward(torch.from_numpy(dout))
     return out.detach().numpy(), xt.grad.numpy(), idx.numpy()
 
@@ -226,6 +229,98 @@ def test_two_implementations_route_gradients_identically(shape, k, s, p):
     np.testing.assert_array_equal(a.backward(dout), b.backward(dout))
 
 
+# --- ceil_mode -------------------------------------------------------------------------------------------------
+
+# (입력 모양, kernel_size, stride, padding): 올림으로 마지막 창이 덧댄 입력 밖으로 나가는 경우들. 앞의 다섯은
+# 창이 입력보다 커서 내림이면 출력이 없는 경우(크기, 창, 보폭) = (2, 3, 2), (4, 5, 2), (1, 2, 2), (5, 6, 4), (3, 5, 3).
+CEIL_CASES = [
+    ((1, 2, 2, 2), 3, 2, 0),
+    ((2, 1, 4, 4), 5, 2, 0),
+    ((1, 3, 1, 1), 2, 2, 0),
+    ((1, 1, 5, 5), 6, 4, 0),
+    ((2, 2, 3, 3), 5, 3, 0),
+    ((2, 3, 13, 13), 3, 2, 0),  # 올림이어도 13 → 6 (AlexNet)
+    ((2, 3, 14, 12), 3, 2, 0),  # 14 → 7 (내림이면 6)
+    ((1, 2, 10, 11), 2, 3, 1),
+    ((2, 2, 5, 7), 2, 2, 1),  # 마지막 창이 오른쪽 덧대기에서만 시작하면 버림: 5 → 3, 7 → 4
+    ((2, 2, 8, 9), 4, 3, 2),
+    ((1, 2, 7, 6), 5, 4, 2),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape,k,s,p", CEIL_CASES)
+@pytest.mark.parametrize("pool_cls", POOLS)
+def test_ceil_mode_matches_torch_forward_and_backward(pool_cls, shape, k, s, p, dtype):
+    rng = np.random.default_rng(hash((shape, k, s, p)) % 2**32)
+    x = rng.standard_normal(shape).astype(dtype)
+    pool = pool_cls(k, s, p, ceil_mode=True)
+    out = pool.forward(x)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    ref_out, ref_dx, ref_idx = torch_pool(x, dout, k, s, p, ceil_mode=True)
+    assert out.shape == ref_out.shape == (shape[0], shape[1], pooling_output_size(shape[2], k, s, p, ceil_mode=True),
+                                          pooling_output_size(shape[3], k, s, p, ceil_mode=True))
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_allclose(pool.backward(dout), ref_dx, rtol=0, atol=TOL[dtype])
+    np.testing.assert_array_equal(grid_index(x, pool), ref_idx)
+
+
+@pytest.mark.parametrize("pool_cls", POOLS)
+@pytest.mark.parametrize("k,s,p", [(3, 2, 0), (3, 2, 1), (2, 3, 1), (4, 3, 2)])
+def test_ceil_mode_ties_and_minus_infinity_like_torch(pool_cls, k, s, p):
+    """올림으로 생긴 끝의 창에서도 동점(0)과 ``-inf`` 만 있는 창의 최댓값 위치가 PyTorch 와 같아야 합니다."""
+    rng = np.random.default_rng(12)
+    x = np.maximum(rng.standard_normal((2, 2, 8, 10)), 0)
+    x[0, 0, -3:, :] = -np.inf  # 마지막 행들(올림으로 잘린 창)이 -inf 뿐
+    x[1, 1, :, -2:] = -np.inf
+    pool = pool_cls(k, s, p, ceil_mode=True)
+    out = pool.forward(x)
+    dout = rng.integers(-4, 5, out.shape).astype(np.float64)
+    ref_out, ref_dx, ref_idx = torch_pool(x, dout, k, s, p, ceil_mode=True)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(pool.backward(dout), ref_dx)
+    np.testing.assert_array_equal(grid_index(x, pool), ref_idx)
+
+
+@pytest.mark.parametrize("pool_cls", POOLS)
+def test_ceil_mode_too_small_raises_like_torch(pool_cls):
+    # 창이 입력 밖(오른쪽 덧대기)에서만 시작할 수 있으면 올림이어도 출력이 없습니다. torch 도 오류입니다.
+    x = np.zeros((1, 1, 2, 2))
+    with pytest.raises(RuntimeError, match="too small"):
+        F.max_pool2d(torch.from_numpy(x), 5, 2, 0, ceil_mode=True)
+    with pytest.raises(ValueError, match="kernel_size"):
+        pool_cls(5, 2, ceil_mode=True).forward(x)
+
+
+# --- 빈 배치(N = 0) -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ceil_mode", [False, True])
+@pytest.mark.parametrize("k,s,p", [(3, 2, 1), (2, 2, 0), (3, 2, 0)])
+@pytest.mark.parametrize("pool_cls", POOLS)
+def test_empty_batch_matches_torch_forward_and_backward(pool_cls, k, s, p, ceil_mode):
+    """``(0, 16, 50, 32)`` 입력: 순전파와 역전파가 PyTorch 처럼 빈 배열을 냅니다(예전에는 col2im 이 N = 0 을 거부)."""
+    x = np.zeros((0, 16, 50, 32))
+    pool = pool_cls(k, s, p, ceil_mode=ceil_mode)
+    out = pool.forward(x)
+    dout = np.zeros(out.shape)
+    dx = pool.backward(dout)
+    ref_out, ref_dx, _ = torch_pool(x, dout, k, s, p, ceil_mode=ceil_mode)
+    assert out.shape == ref_out.shape and dx.shape == ref_dx.shape == x.shape and dx.dtype == x.dtype
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(dx, ref_dx)
+
+
+def test_im2col_col2im_empty_batch_match_torch():
+    x = np.zeros((0, 3, 7, 6))
+    col = im2col(x, 3, 2, 1)
+    ref = F.unfold(torch.from_numpy(x), 3, padding=1, stride=2).numpy()
+    assert col.shape == ref.shape
+    img = col2im(col, x.shape, 3, 2, 1)
+    ref_img = F.fold(torch.from_numpy(col), (7, 6), 3, padding=1, stride=2).numpy()
+    assert img.shape == ref_img.shape == x.shape
+
+
 # --- im2col / col2im ---------------------------------------------------------------------------------------
 
 
@@ -251,7 +346,7 @@ def test_col2im_matches_torch_fold_and_is_adjoint(shape, k, s, p):
 
 
 def test_im2col_layout_and_pad_value():
-    x = np.arange(2 * 3 * 4 * 4, dtype=np.float32).reshape(2, 3, 4, 4)
+    x = np.arange(2 * 3 * 4 * 4, dtype=np.float32).reshape(2, 3, 4, 4)  # (96,) -> (2, 3, 4, 4)
     col = im2col(x, 3, stride=1, padding=1, pad_value=-np.inf)
     assert col.dtype == np.float32
     assert col.shape == (2, 3 * 9, 16)
@@ -274,6 +369,12 @@ def test_pooling_output_size_matches_torch(size, k, s, p, ceil_mode):
 def test_alexnet_pooling_sizes():
     assert [pooling_output_size(n, 3, 2) for n in (55, 27, 13)] == [27, 13, 6]
     assert [pooling_output_size(n, 2, 2) for n in (55, 27, 13)] == [27, 13, 6]  # 논문 §3.4: 같은 출력 크기
+
+
+def test_pooling_output_size_is_reexported_from_shapes():
+    # 공식은 alexnetbook.shapes 에 하나만 있고, 풀링 장은 alexnetbook.pooling 에서 불러옵니다. 전체 비교는 test_shapes.py.
+    assert pooling.pooling_output_size is shapes.pooling_output_size
+    assert "pooling_output_size" in pooling.__all__
 
 
 # --- 잘못된 입력 ------------------------------------------------------------------------------------------------
@@ -303,6 +404,31 @@ def test_bad_arguments_name_the_argument(pool_cls):
 
 
 @pytest.mark.parametrize("pool_cls", POOLS)
+@pytest.mark.parametrize(
+    ("args", "kwargs", "name"),
+    [
+        ((3.0,), {}, "kernel_size"),
+        ((True,), {}, "kernel_size"),
+        ((3, 2.0), {}, "stride"),
+        ((3, 2, True), {}, "padding"),
+        ((3, 2), {"ceil_mode": 1}, "ceil_mode"),
+        ((3, 2), {"ceil_mode": "yes"}, "ceil_mode"),
+    ],
+)
+def test_wrong_argument_types_raise_type_error_naming_them(pool_cls, args, kwargs, name):
+    with pytest.raises(TypeError, match=rf"^{name}"):
+        pool_cls(*args, **kwargs)
+
+
+@pytest.mark.parametrize("pool_cls", POOLS)
+def test_ceil_mode_is_keyword_only(pool_cls):
+    # torch.nn.MaxPool2d 의 네 번째 위치 인자는 dilation 이므로, 위치로 받으면 뜻이 엇갈립니다.
+    with pytest.raises(TypeError):
+        pool_cls(3, 2, 0, True)
+    assert pool_cls(3, 2, 0, ceil_mode=True).ceil_mode is True
+
+
+@pytest.mark.parametrize("pool_cls", POOLS)
 def test_backward_errors(pool_cls):
     pool = pool_cls(3, 2)
     with pytest.raises(RuntimeError, match="forward"):
@@ -325,16 +451,29 @@ def test_im2col_col2im_bad_input():
         col2im(np.zeros((1, 4, 5)), (1, 1, 4, 4), 2, 2)
     with pytest.raises(ValueError, match="input_shape"):
         col2im(np.zeros((1, 4, 4)), (1, 4, 4), 2, 2)
+    with pytest.raises(ValueError, match=r"input_shape\[0\]"):
+        col2im(np.zeros((1, 4, 4)), (-1, 1, 4, 4), 2, 2)
+    with pytest.raises(ValueError, match=r"input_shape\[1\]"):
+        col2im(np.zeros((1, 0, 4)), (1, 0, 4, 4), 2, 2)
+    with pytest.raises(TypeError, match=r"input_shape\[2\]"):
+        col2im(np.zeros((1, 4, 4)), (1, 1, 4.0, 4), 2, 2)
+    with pytest.raises(TypeError, match="input_shape"):
+        col2im(np.zeros((1, 4, 4)), "1144", 2, 2)
+    with pytest.raises(TypeError, match="col"):
+        col2im([[0.0]], (1, 1, 4, 4), 2, 2)
 
 
 def test_repr():
     assert repr(MaxPool2d(3, 2)) == "MaxPool2d(kernel_size=3, stride=2, padding=0)"
+    expected = "Im2colMaxPool2d(kernel_size=3, stride=2, padding=1, ceil_mode=True)"
+    assert repr(Im2colMaxPool2d(3, 2, 1, ceil_mode=True)) == expected
     assert MaxPool2d(2).stride == 2  # stride=None 이면 겹치지 않는 풀링
 
 
 # --- 벤치마크 스크립트 ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_benchmark_script_runs_on_a_tiny_input():
     """``python benchmarks/pooling.py`` 가 작은 입력에서 끝까지 돌고 비율과 메모리를 출력하는지(결과는 저장 안 함)."""

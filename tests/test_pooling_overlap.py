@@ -1,117 +1,114 @@
-"""alexnetbook.experiments.pooling_overlap: 작은 조각으로 실험 코드가 제대로 도는지 확인합니다."""
+"""alexnetbook.experiments.pooling_overlap: 두 풀링의 공정한 비교(같은 크기, 같은 초기 가중치)와 시드 하나의 실행을 작은 데이터로 확인합니다."""
 
 from __future__ import annotations
 
-import math
-import os
-
 import pytest
 import torch
-from scipy import stats
 
 from alexnetbook import data
-from alexnetbook.experiments.pooling_overlap import (
-    POOLINGS,
-    PairedComparison,
-    PoolingCNN,
-    PoolingOverlapResult,
-    PoolingRun,
-    load_cifar_split,
-    run_pooling_overlap,
+from alexnetbook.experiments.pooling_overlap import POOLINGS, PoolingRun, load_data, run_seed
+from alexnetbook.seeds import run_seeds
+from alexnetbook.small_cnn import SmallCNN
+from alexnetbook.stats import mcnemar
+
+needs_cifar = pytest.mark.skipif(
+    not (data.data_root() / "cifar10-subset").is_dir(),
+    reason="offline CIFAR-10 subset not found (set ALEXNETBOOK_DATA)",
 )
-from alexnetbook.utils import set_seed
 
 
-def tiny_data(n: int = 40, n_test: int = 20) -> tuple[torch.Tensor, ...]:
+def tiny_data(n: int = 24, n_test: int = 12, size: int = 8) -> tuple[torch.Tensor, ...]:
+    """``size×size`` 무작위 이미지(세 번 풀링하면 1×1), 클래스 3개."""
     g = torch.Generator().manual_seed(0)
+    train_y, test_y = torch.arange(n) % 3, torch.arange(n_test) % 3
     return (
-        torch.randn(n, 3, 32, 32, generator=g) * 0.2, torch.arange(n) % 10,
-        torch.randn(n_test, 3, 32, 32, generator=g) * 0.2, torch.arange(n_test) % 10,
+        torch.randn(n, 3, size, size, generator=g) + train_y[:, None, None, None], train_y,
+        torch.randn(n_test, 3, size, size, generator=g) + test_y[:, None, None, None], test_y,
     )
 
 
-@pytest.mark.parametrize("name", list(POOLINGS))
-def test_both_poolings_give_the_same_feature_size(name):
-    model = PoolingCNN(*POOLINGS[name], channels=(2, 3, 4))
-    assert model.feature_size == 4  # 32 -> 16 -> 8 -> 4
-    assert model(torch.zeros(5, 3, 32, 32)).shape == (5, 10)
+TINY = dict(epochs=2, lr=0.05, batch_size=8, channels=(2, 3, 4))
+
+
+@pytest.mark.parametrize("size", [32, 8])
+def test_both_poolings_give_the_same_feature_size(size):
+    sizes = {name: SmallCNN(pool=pool, image_size=size).flat_features for name, pool in POOLINGS.items()}
+    assert len(set(sizes.values())) == 1, sizes
+    z, s, _ = POOLINGS["overlapping"]
+    assert z > s  # 겹치는 풀링
+    z, s, _ = POOLINGS["non_overlapping"]
+    assert z == s
 
 
 def test_same_seed_gives_identical_initial_weights():
     """풀링에는 매개변수가 없으므로, 같은 시드의 두 신경망은 가중치가 같아야 공정한 비교입니다."""
     states = []
-    for z, s, p in POOLINGS.values():
-        set_seed(3)
-        states.append(PoolingCNN(z, s, p).state_dict())
+    for pool in POOLINGS.values():
+        torch.manual_seed(3)
+        states.append(SmallCNN(pool=pool).state_dict())
     assert states[0].keys() == states[1].keys()
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
 
 
-def test_bad_arguments():
+def test_run_seed_returns_a_paired_result_for_each_pooling():
+    runs = run_seed(0, *tiny_data(), **TINY)
+    assert set(runs) == set(POOLINGS)
+    for run in runs.values():
+        assert [int(r["epoch"]) for r in run.history] == [1, 2]
+        assert run.test_correct.dtype == torch.bool and run.test_correct.shape == (12,)
+        assert 0.0 <= run.train_error <= 1.0
+    # 풀링만 다르므로 첫 에폭의 학습 손실이 달라야 합니다.
+    assert runs["overlapping"].history[0]["train_loss"] != runs["non_overlapping"].history[0]["train_loss"]
+    result = mcnemar(runs["overlapping"].test_correct, runs["non_overlapping"].test_correct)
+    assert result.error_difference == pytest.approx(runs["overlapping"].test_error - runs["non_overlapping"].test_error)
+
+
+def test_run_seed_is_deterministic_and_depends_on_the_seed():
+    first = run_seed(0, *tiny_data(), **TINY)
+    again = run_seed(0, *tiny_data(), **TINY)
+    other = run_seed(1, *tiny_data(), **TINY)
+    assert first["overlapping"].history == again["overlapping"].history
+    assert torch.equal(first["overlapping"].test_correct, again["overlapping"].test_correct)
+    assert first["overlapping"].history != other["overlapping"].history
+
+
+@pytest.mark.slow
+def test_run_seeds_gives_the_same_numbers_with_one_or_two_processes():
+    tensors = tiny_data()
+    sequential = run_seeds(run_seed, [0, 1], *tensors, processes=1, **TINY)
+    parallel = run_seeds(run_seed, [0, 1], *tensors, processes=2, **TINY)
+    for a, b in zip(sequential, parallel):
+        for name in POOLINGS:
+            assert a[name].history == b[name].history
+            assert torch.equal(a[name].test_correct, b[name].test_correct)
+
+
+def test_pooling_run_summaries():
+    run = PoolingRun([{"epoch": 1, "train_eval_top1": 0.5}, {"epoch": 2, "train_eval_top1": 0.25}],
+                     torch.tensor([True, False, False, True]))
+    assert run.train_error == 0.25
+    assert run.test_error == 0.5
+    assert run.gap == 0.25
+
+
+def test_bad_arguments_name_the_argument():
+    images, labels, test_images, test_labels = tiny_data()
+    with pytest.raises(ValueError, match="seed"):
+        run_seed(-1, images, labels, test_images, test_labels, **TINY)
+    with pytest.raises(TypeError, match="test_images"):
+        run_seed(0, images, labels, test_images.to(torch.uint8), test_labels, **TINY)
+    with pytest.raises(ValueError, match="train_images"):
+        run_seed(0, images[0], labels, test_images, test_labels, **TINY)
     with pytest.raises(ValueError, match="channels"):
-        PoolingCNN(3, 2, 1, channels=(4, 4))
-    with pytest.raises(ValueError, match="padding"):
-        PoolingCNN(3, 2, 2)
-    with pytest.raises(ValueError, match="epochs"):
-        run_pooling_overlap(epochs=0, data=tiny_data())
-    with pytest.raises(ValueError, match="seeds"):
-        run_pooling_overlap(seeds=(), data=tiny_data())
-    with pytest.raises(ValueError, match="threads"):
-        run_pooling_overlap(threads=0, data=tiny_data())
+        run_seed(0, images, labels, test_images, test_labels, epochs=1, channels=(2, 3))
+    with pytest.raises(TypeError, match="train_per_class"):
+        load_data(1.5)  # type: ignore[arg-type]
 
 
-def test_run_on_tiny_slice_is_deterministic():
-    kwargs = dict(epochs=2, seeds=(0, 1), channels=(2, 2, 2), lr=1e-3, batch_size=16, data=tiny_data())
-    threads_before = torch.get_num_threads()
-    result = run_pooling_overlap(**kwargs)
-    assert torch.get_num_threads() == threads_before  # 실험이 바꾼 스레드 수를 되돌려 놓음
-    assert [(r.pooling, r.seed) for r in result.runs] == [
-        ("overlapping", 0), ("non_overlapping", 0), ("overlapping", 1), ("non_overlapping", 1)]
-    assert (result.num_train, result.num_test, result.epochs) == (40, 20, 2)
-    for run in result.runs:
-        assert len(run.train_errors) == len(run.test_errors) == 2
-        assert all(0 <= e <= 1 for e in run.train_errors + run.test_errors)
-        assert run.gap == run.test_errors[-1] - run.train_errors[-1]
-    assert [seed for seed, _, _ in result.differences()] == [0, 1]
-    table = result.html_table()
-    assert table.startswith("<table>") and table.count("<tr>") == 1 + 2 * (2 + 1)  # 머리 + 풀링마다 (시드 2 + 평균)
-    assert "겹치는 풀링 (z=3, s=2)" in table and "겹치지 않는 풀링 (z=2, s=2)" in table
-    assert 0 < result.test_error_standard_error(0.5) <= 0.5 / 20**0.5 + 1e-12
-    for run in result.runs:  # 이미지마다의 정답 여부가 마지막 에폭의 테스트 오류율과 맞아야 합니다
-        assert len(run.test_correct) == 20 and run.test_errors[-1] == 1 - sum(run.test_correct) / 20
-    comparisons = result.paired_comparisons()
-    assert [c.seed for c in comparisons] == [0, 1]
-    for comparison, (_, d_test, _) in zip(comparisons, result.differences()):
-        assert comparison.error_difference == pytest.approx(d_test, abs=1e-12)
-    again = run_pooling_overlap(**kwargs)
-    assert [r.test_errors for r in again.runs] == [r.test_errors for r in result.runs]
-    assert [r.test_correct for r in again.runs] == [r.test_correct for r in result.runs]
-
-
-@pytest.mark.parametrize(("b", "c", "n"), [(10, 2, 100), (2, 10, 100), (7, 7, 50), (0, 0, 30), (0, 5, 2000), (140, 180, 2000)])
-def test_paired_comparison_matches_exact_mcnemar(b, c, n):
-    comparison = PairedComparison(seed=0, num_test=n, only_overlapping_correct=b, only_non_overlapping_correct=c)
-    assert comparison.error_difference == pytest.approx((c - b) / n)
-    assert comparison.standard_error == pytest.approx(math.sqrt(b + c - (b - c) ** 2 / n) / n)
-    expected = 1.0 if b + c == 0 else stats.binomtest(b, b + c, 0.5).pvalue  # 정확한 McNemar = 이항 검정
-    assert comparison.p_value == pytest.approx(expected, rel=1e-9)
-
-
-def test_paired_comparisons_need_per_image_results():
-    runs = [PoolingRun(name, 0, [0.1], [0.2]) for name in POOLINGS]  # test_correct 없음
-    with pytest.raises(ValueError, match="test_correct"):
-        PoolingOverlapResult(runs, num_train=10, num_test=5, epochs=1, lr=0.1).paired_comparisons()
-
-
-@pytest.mark.skipif(
-    not (data.data_root() / "cifar10-subset").is_dir() and not os.environ.get("CI"),
-    reason="offline CIFAR-10 subset not found (set ALEXNETBOOK_DATA)",
-)
-def test_load_cifar_split_subtracts_the_train_mean_and_scales():
-    train_x, train_y, test_x, test_y = load_cifar_split(per_class=2, test_per_class=1)
+@needs_cifar
+def test_load_data_reads_both_splits_and_centres_on_the_training_mean():
+    train_x, train_y, test_x, test_y = load_data(train_per_class=2, test_per_class=1)
     assert train_x.shape == (20, 3, 32, 32) and test_x.shape == (10, 3, 32, 32)
-    assert train_x.dtype == torch.float32
-    assert torch.allclose(train_x.mean(dim=0), torch.zeros(3, 32, 32), atol=1e-6)
-    assert train_x.abs().max() <= 1 and test_x.abs().max() <= 1  # (0–255 − 평균) / 255
-    assert torch.equal(torch.bincount(train_y), torch.full((10,), 2))
-    assert torch.equal(torch.bincount(test_y), torch.full((10,), 1))
+    assert torch.bincount(train_y).tolist() == [2] * 10 and torch.bincount(test_y).tolist() == [1] * 10
+    assert train_x.mean(0).abs().max() < 1e-5
+    assert test_x.mean(0).abs().max() > 1e-3  # 테스트 세트는 학습 세트의 평균을 뺐을 뿐

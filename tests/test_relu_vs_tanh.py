@@ -1,406 +1,271 @@
-"""alexnetbook.experiments.relu_vs_tanh (논문 그림 1 재현) 의 테스트. 실제 이미지의 아주 작은 조각으로 돌립니다."""
+"""alexnetbook.experiments.relu_vs_tanh (논문 그림 1 재현)의 테스트.
+
+학습률 탐색의 논리는 가짜 학습 함수로, 곡선 읽기는 손으로 만든 곡선으로 확인하고, 실제 학습은 합성 이미지
+몇십 장으로만 돌립니다.
+"""
 
 from __future__ import annotations
 
-import math
-
-import matplotlib
 import pytest
 import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from alexnetbook.data import FASHION_MNIST_SYSTEM_DIR, data_root  # noqa: E402
-from alexnetbook.experiments import relu_vs_tanh as rvt  # noqa: E402
+from alexnetbook.data import data_root
+from alexnetbook.experiments import relu_vs_tanh as rvt
+from alexnetbook.seeds import run_seeds
 
 HAS_CIFAR_SUBSET = (data_root() / "cifar10-subset" / "train").is_dir()
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """아주 작은 신경망은 스레드 하나가 더 빠르고, 다른 작업과 CPU 를 나눌 때도 덜 느려집니다."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-TINY_MODEL = dict(channels=(8, 8, 16), kernel_size=3)
-TINY = dict(TINY_MODEL, batch_size=8)
+#: 합성 이미지용 작은 설정: 64장, 배치 16 → 한 에폭 4스텝, 반 에폭마다 오류율 측정.
+TINY = rvt.Setting("cifar10", per_class=1, target=0.3, shared_lr=0.003, lrs=(0.001, 0.003, 0.01, 0.03),
+                   max_epochs=3, eval_size=32, batch_size=16)
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    """CIFAR-10 에서 클래스마다 4장(40장). 오프라인 사본이 없으면 건너뜁니다(내려받지 않음).
-
-    배치 8 이면 한 에폭이 5걸음이라 학습하는 테스트도 몇 초 안에 끝납니다.
-    """
-    if not HAS_CIFAR_SUBSET:
-        pytest.skip("CIFAR-10 오프라인 사본(ALEXNETBOOK_DATA/cifar10-subset)이 없습니다.")
-    return rvt.load_images("cifar10", per_class=4)
-
-
-def test_load_images_applies_paper_preprocessing(tiny):
-    images, labels = tiny
-    assert images.shape == (40, 3, 32, 32) and images.dtype == torch.float32
-    assert labels.shape == (40,) and labels.dtype == torch.int64
-    assert torch.bincount(labels).tolist() == [4] * 10
-    # 평균 이미지만 뺐으므로 픽셀마다 평균이 0이고, 0–255 척도가 그대로 남습니다(표준편차로 나누지 않음).
-    assert images.mean(dim=0).abs().max() < 1e-3
-    assert images.std() > 20
+def blobs():
+    """클래스마다 평균 패턴이 다른 8×8 합성 이미지 64장(0–255 척도 흉내). 몇 스텝이면 배울 수 있습니다."""
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(64) % 4
+    patterns = torch.randn(4, 3, 8, 8, generator=g) * 80
+    images = patterns[labels] + torch.randn(64, 3, 8, 8, generator=g) * 20
+    return images, labels
 
 
-@pytest.mark.skipif(not FASHION_MNIST_SYSTEM_DIR.is_dir(), reason="Fashion-MNIST 시스템 사본이 없습니다.")
-def test_load_images_fashion_mnist():
-    images, labels = rvt.load_images("fashion-mnist", per_class=3)
-    assert images.shape == (30, 1, 28, 28)
-    assert torch.bincount(labels).tolist() == [3] * 10
-    model = rvt.paper_init_cnn("tanh", in_channels=1, image_size=28, **TINY_MODEL)
-    assert model(images).shape == (30, 10)
+def fake_run(activation: str, lr: float, cap: float, value: float | None, setting: rvt.Setting = TINY) -> rvt.Run:
+    """목표에 ``value`` 에폭에 닿는(``None`` 이면 ``cap`` 까지 닿지 못하는) 곡선."""
+    if value is None:
+        return rvt.Run(activation, lr, setting.target, cap, (0.0, float(cap)), (0.9, 0.8))
+    return rvt.Run(activation, lr, setting.target, cap, (0.0, value), (0.9, setting.target))
 
 
-def test_load_images_rejects_unknown_dataset():
-    with pytest.raises(ValueError, match="dataset"):
-        rvt.load_images("imagenet")
+# --- 곡선 읽기 ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("activation, module", [("relu", torch.nn.ReLU), ("tanh", torch.nn.Tanh), ("sigmoid", torch.nn.Sigmoid)])
-def test_four_layer_cnn_structure(activation, module):
-    model = rvt.FourLayerCNN(activation)
-    learned = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
-    assert len(learned) == 4
-    assert sum(isinstance(m, module) for m in model.modules()) == 3
-    assert model(torch.zeros(1, 3, 32, 32)).shape == (1, 10)
-    assert model.flat_features == 32 * 4 * 4
+def test_epochs_to_target_interpolates_between_the_two_measurements_around_the_crossing():
+    epochs, errors = (0.0, 0.5, 1.0, 1.5), (0.9, 0.7, 0.5, 0.4)
+    assert rvt.epochs_to_target(epochs, errors, 0.6) == pytest.approx(0.75)
+    assert rvt.epochs_to_target(epochs, errors, 0.45) == pytest.approx(1.25)
+    assert rvt.epochs_to_target(epochs, errors, 0.5) == 1.0  # 측정값이 목표와 같으면 그 측정의 때
+    assert rvt.epochs_to_target(epochs, errors, 0.95) == 0.0  # 처음부터 목표 이하
+    assert rvt.epochs_to_target(epochs, errors, 0.3) is None
 
 
-def test_four_layer_cnn_odd_size_and_grey():
-    model = rvt.FourLayerCNN("relu", in_channels=1, image_size=28, num_classes=7)
-    assert model.flat_features == 32 * 3 * 3  # 28 -> 14 -> 7 -> 3
-    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 7)
+def test_epochs_to_target_uses_the_first_crossing_even_if_the_curve_rises_again():
+    assert rvt.epochs_to_target((0, 1, 2, 3), (0.9, 0.5, 0.7, 0.2), 0.6) == pytest.approx(0.75)
+
+
+def test_epochs_to_target_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="epochs"):
+        rvt.epochs_to_target((0.0, 0.5), (0.9,), 0.5)
+
+
+def test_run_text_and_looser_levels():
+    run = rvt.Run("tanh", 0.01, 0.5, 4, (0.0, 1.0, 2.0), (0.9, 0.6, 0.5))
+    assert run.epochs_to_target == 2.0 and run.text() == "2.0"
+    assert run.epochs_to(0.6) == 1.0 and run.epochs_to(0.75) == pytest.approx(0.5)
+    assert rvt.Run("tanh", 0.01, 0.5, 4.2, (0.0, 4.0, 4.5), (0.9, 0.8, 0.7)).text() == "> 4.5"
+    assert rvt.Run("relu", 0.1, 0.5, 4, (0.0,), (0.9,), diverged=True).text() == "발산"
+
+
+# --- 설정과 인자 검사 ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "change, error, name",
     [
-        (dict(activation="gelu"), "activation"),
-        (dict(channels=(8, 8)), "channels"),
-        (dict(channels=(8, 0, 8)), "channels"),
-        (dict(kernel_size=4), "kernel_size"),
-        (dict(channels=(8, 8, 8, 8)), "channels"),
-        (dict(kernel_size=4), "kernel_size"),
-        (dict(kernel_size=0), "kernel_size"),
-        (dict(image_size=6), "image_size"),
-        (dict(in_channels=0), "in_channels"),
-        (dict(num_classes=1), "num_classes"),
+        (dict(dataset="imagenet"), ValueError, "dataset"),
+        (dict(per_class=0), ValueError, "per_class"),
+        (dict(per_class=True), TypeError, "per_class"),
+        (dict(target=1.0), ValueError, "target"),
+        (dict(target=0.0), ValueError, "target"),
+        (dict(lrs=(0.003, -0.01)), ValueError, r"lrs\[1\]"),
+        (dict(shared_lr=0.02), ValueError, "shared_lr"),
+        (dict(max_epochs=2.5), TypeError, "max_epochs"),
+        (dict(momentum=1.0), ValueError, "momentum"),
     ],
 )
-def test_four_layer_cnn_rejects_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        rvt.FourLayerCNN(**kwargs)
+def test_setting_rejects_bad_arguments_by_name(change, error, name):
+    fields = dict(dataset="cifar10", per_class=10, target=0.5, shared_lr=0.003, lrs=(0.003, 0.01), max_epochs=4)
+    with pytest.raises(error, match=name):
+        rvt.Setting(**{**fields, **change})
 
 
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        (dict(in_channels=3.0), "in_channels"),
-        (dict(num_classes="10"), "num_classes"),
-        (dict(image_size=32.0), "image_size"),
-        (dict(kernel_size=3.0), "kernel_size"),
-        (dict(kernel_size=True), "kernel_size"),
-        (dict(channels=(8, 8.0, 8)), r"channels\[1\]"),
-    ],
-)
-def test_four_layer_cnn_rejects_wrong_types(kwargs, match):
-    with pytest.raises(TypeError, match=match):
-        rvt.FourLayerCNN(**kwargs)
+def test_book_settings_put_the_shared_lr_inside_the_grid():
+    for name, setting in rvt.SETTINGS.items():
+        assert setting.dataset == name and setting.shared_lr in setting.lrs
 
 
-def test_paper_init_is_normal_001_and_shared_between_activations():
-    relu = rvt.paper_init_cnn("relu", seed=3)
-    tanh = rvt.paper_init_cnn("tanh", seed=3)
-    for (name, p), q in zip(relu.named_parameters(), tanh.parameters()):
-        assert torch.equal(p, q), name
+def test_train_to_target_rejects_bad_arguments(blobs):
+    images, labels = blobs
+    with pytest.raises(ValueError, match="cap"):
+        rvt.train_to_target(0, "relu", images, labels, lr=0.01, setting=TINY, cap=0.0)
+    with pytest.raises(TypeError, match="labels"):
+        rvt.train_to_target(0, "relu", images, labels.float(), lr=0.01, setting=TINY, cap=1)
+    with pytest.raises(TypeError, match="images"):
+        rvt.train_to_target(0, "relu", images.to(torch.uint8), labels, lr=0.01, setting=TINY, cap=1)
+    with pytest.raises(ValueError, match="activation"):
+        rvt.train_to_target(0, "gelu", images, labels, lr=0.01, setting=TINY, cap=1)
+    with pytest.raises(ValueError, match="seed"):
+        rvt.paper_init_cnn("relu", -1)
+
+
+# --- 학습률 탐색(가짜 학습 함수) ----------------------------------------------------------------------------
+
+
+def patch_trainer(monkeypatch, table: dict[float, float | None]) -> list[tuple[float, float]]:
+    """``train_to_target`` 을 학습률 → 목표까지의 에폭 표로 바꿉니다. 불린 (학습률, cap) 을 기록합니다."""
+    calls: list[tuple[float, float]] = []
+
+    def fake(seed, activation, images, labels, *, lr, setting, cap):
+        calls.append((lr, cap))
+        value = table[lr]
+        return fake_run(activation, lr, cap, value if value is not None and value <= cap else None, setting)
+
+    monkeypatch.setattr(rvt, "train_to_target", fake)
+    return calls
+
+
+def test_search_walks_up_while_it_improves(monkeypatch):
+    setting = rvt.Setting("cifar10", per_class=1, target=0.3, shared_lr=0.003, lrs=(0.001, 0.003, 0.01, 0.03),
+                          max_epochs=20)
+    calls = patch_trainer(monkeypatch, {0.001: 9.0, 0.003: None, 0.01: 4.6, 0.03: 3.1})
+    runs = rvt.search_lr(0, "tanh", None, None, setting)
+    # 공통 학습률이 상한 안에 못 닿았으므로 다음 실행의 상한도 max_epochs, 그다음은 지금까지의 최선 4.6
+    assert calls == [(0.003, 20), (0.01, 20), (0.03, 4.6)]
+    assert [r.lr for r in runs] == [0.003, 0.01, 0.03] and runs[-1].epochs_to_target == 3.1
+
+
+def test_search_caps_each_run_at_the_rounded_up_best(monkeypatch):
+    setting = rvt.Setting("cifar10", per_class=1, target=0.3, shared_lr=0.003, lrs=(0.001, 0.003, 0.01, 0.03, 0.1),
+                          max_epochs=20)
+    calls = patch_trainer(monkeypatch, {0.001: 15.0, 0.003: 8.2, 0.01: 4.6, 0.03: 5.5, 0.1: 2.0})
+    runs = rvt.search_lr(0, "tanh", None, None, setting)
+    # 0.01 이 나아졌으므로 0.03 (상한 4.6 까지 못 닿음)에서 멈추고, 작은 쪽과 0.1 은 보지 않습니다.
+    assert calls == [(0.003, 20), (0.01, 8.2), (0.03, 4.6)]
+    assert min((r for r in runs if r.epochs_to_target), key=lambda r: r.epochs_to_target).lr == 0.01
+
+
+def test_search_goes_down_only_when_going_up_did_not_help(monkeypatch):
+    setting = rvt.Setting("cifar10", per_class=1, target=0.3, shared_lr=0.01, lrs=(0.001, 0.003, 0.01, 0.03),
+                          max_epochs=20)
+    calls = patch_trainer(monkeypatch, {0.001: 7.0, 0.003: 3.5, 0.01: 4.2, 0.03: 6.0})
+    rvt.search_lr(0, "relu", None, None, setting)
+    assert calls == [(0.01, 20), (0.03, 4.2), (0.003, 4.2), (0.001, 3.5)]
+
+
+def test_a_run_that_ties_the_best_does_not_count_as_an_improvement(monkeypatch):
+    setting = rvt.Setting("cifar10", per_class=1, target=0.3, shared_lr=0.003, lrs=(0.001, 0.003, 0.01), max_epochs=9)
+    calls = patch_trainer(monkeypatch, {0.001: 5.0, 0.003: 5.0, 0.01: 5.0})
+    rvt.search_lr(0, "relu", None, None, setting)
+    assert calls == [(0.003, 9), (0.01, 5.0), (0.001, 5.0)]
+
+
+# --- 시드 여러 개의 요약 ------------------------------------------------------------------------------------
+
+
+def comparison(values: dict[str, list[list[tuple[float, float | None]]]]) -> rvt.Comparison:
+    """시드마다, 활성화 함수마다 (학습률, 에폭) 실행 목록으로 :class:`Comparison` 을 만듭니다(첫 실행이 공통 학습률)."""
+    seeds = range(len(values["relu"]))
+    runs = tuple({a: [fake_run(a, lr, 20, v) for lr, v in values[a][s]] for a in rvt.ACTIVATIONS} for s in seeds)
+    return rvt.Comparison(TINY, tuple(seeds), runs)
+
+
+def test_comparison_picks_shared_and_best_runs_per_seed_and_summarises_ratios():
+    result = comparison({
+        "relu": [[(0.003, 2.0), (0.01, None)], [(0.003, 3.0), (0.01, 2.5)]],
+        "tanh": [[(0.003, 8.0), (0.01, 4.0)], [(0.003, 6.0), (0.01, 3.0), (0.03, 3.5)]],
+    })
+    assert [r.lr for r in result.pick("shared", "tanh")] == [0.003, 0.003]
+    assert [r.lr for r in result.pick("best", "relu")] == [0.003, 0.01]
+    assert [r.lr for r in result.pick("best", "tanh")] == [0.01, 0.01]
+    shared = result.summary("shared")
+    assert shared.values == (4.0, 2.0) and shared.all_positive()
+    assert result.summary("best").values == pytest.approx((2.0, 3.0 / 2.5))
+    assert result.summary("best", "tanh").values == (4.0, 3.0)
+    assert result.summary("shared", "relu", level=0.6).values == (1.0, 1.5)  # 곡선의 중간: 에폭도 절반
+    assert "(b)" in result.table() and "2.00" in result.table()
+    with pytest.raises(ValueError, match="protocol"):
+        result.pick("median", "relu")
+
+
+def test_summary_refuses_runs_that_never_reached_the_level():
+    result = comparison({"relu": [[(0.003, 2.0)]], "tanh": [[(0.003, None)]]})
+    assert "> 20" in result.table() and "발산" not in result.table()
+    with pytest.raises(ValueError, match="닿지 못해"):
+        result.summary("shared")
+
+
+# --- 실제 학습(합성 이미지) ---------------------------------------------------------------------------------
+
+
+def test_paper_init_shares_weights_between_activations_and_differs_between_seeds():
+    relu, tanh, other = rvt.paper_init_cnn("relu", 3), rvt.paper_init_cnn("tanh", 3), rvt.paper_init_cnn("relu", 4)
+    for (name, p), q, r in zip(relu.named_parameters(), tanh.parameters(), other.parameters()):
+        assert torch.equal(p, q)
         if name.endswith("bias"):
-            assert torch.count_nonzero(p) == 0
+            assert not p.any()
+        else:
+            assert not torch.equal(p, r)
     weights = torch.cat([p.flatten() for n, p in relu.named_parameters() if n.endswith("weight")])
     assert weights.std().item() == pytest.approx(0.01, rel=0.05)
-    other = rvt.paper_init_cnn("relu", seed=4)
-    assert not torch.equal(relu.fc4.weight, other.fc4.weight)
 
 
-def test_initial_layer_stats_shows_tanh_saturation(tiny):
-    images, labels = tiny
-    stats = rvt.initial_layer_stats(images, labels, **TINY_MODEL)
+def test_train_to_target_measures_every_half_epoch_and_stops_at_the_target(blobs):
+    images, labels = blobs
+    run = rvt.train_to_target(0, "relu", images, labels, lr=0.01, setting=TINY, cap=3)
+    assert run.epochs == tuple(0.5 * i for i in range(len(run.epochs))) and len(run.epochs) >= 3
+    assert run.errors[0] > 0.5 and not run.diverged
+    assert run.errors[-1] <= TINY.target < min(run.errors[:-1])  # 처음 닿은 측정에서 멈춥니다
+    assert run.epochs_to_target == pytest.approx(rvt.epochs_to_target(run.epochs, run.errors, TINY.target))
+
+
+def test_train_to_target_stops_at_the_first_measurement_after_the_cap(blobs):
+    images, labels = blobs
+    run = rvt.train_to_target(0, "relu", images, labels, lr=1e-4, setting=TINY, cap=1.2)
+    assert run.epochs == (0.0, 0.5, 1.0, 1.5) and run.epochs_to_target is None and run.text() == "> 1.5"
+
+
+def test_train_to_target_reports_divergence(blobs):
+    images, labels = blobs
+    run = rvt.train_to_target(0, "relu", images * 1e4, labels, lr=10.0, setting=TINY, cap=2)
+    assert run.diverged and run.epochs_to_target is None and run.text() == "발산"
+
+
+def test_initial_layer_stats_show_tanh_saturating_on_the_0_255_scale(blobs):
+    images, labels = blobs
+    stats = rvt.initial_layer_stats(images, labels)
     relu, tanh = stats["relu"], stats["tanh"]
     assert len(relu) == len(tanh) == 3
-    # 같은 초기 가중치이므로 첫 층에 들어가는 값은 같습니다.
-    assert relu[0]["input_std"] == pytest.approx(tanh[0]["input_std"])
-    assert tanh[0]["saturated"] > 0.05 and relu[0]["saturated"] == 0.0
-    assert all(0.0 <= r["mean_grad"] <= 1.0 for r in relu + tanh)
-    assert tanh[0]["output_std"] < 1.0 < relu[0]["output_std"]
-    # 위 층의 입력은 tanh 신경망 쪽이 작습니다(첫 층 출력이 ±1 안으로 눌림).
-    assert all(t["input_std"] < r["input_std"] for r, t in zip(relu[1:], tanh[1:]))
-    # 가중치 기울기의 노름은 같은 시드의 신경망에서 직접 역전파한 값과 같아야 합니다.
-    for name in ("relu", "tanh"):
-        model = rvt.paper_init_cnn(name, **TINY_MODEL)
-        torch.nn.functional.cross_entropy(model(images), labels).backward()
-        for i, row in enumerate(stats[name], start=1):
-            expected = getattr(model.features, f"conv{i}").weight.grad.norm().item()
-            assert row["weight_grad_norm"] == pytest.approx(expected, rel=1e-5)
-            assert row["weight_grad_norm"] > 0
-    with pytest.raises(ValueError, match="정사각형"):
-        rvt.initial_layer_stats(images[:, :, :, :30], labels)  # (N, 3, 32, 30): 정사각형이 아님
-    with pytest.raises(ValueError, match="labels"):
-        rvt.initial_layer_stats(images, labels[:-1])
-    with pytest.raises(ValueError, match="activations"):
-        rvt.initial_layer_stats(images, labels, activations=("relu", "gelu"))
+    assert relu[0]["input_std"] == pytest.approx(tanh[0]["input_std"])  # 같은 초기 가중치, 같은 첫 층 입력
+    assert tanh[0]["saturated"] > 0.05 and all(row["saturated"] == 0.0 for row in relu)
+    assert tanh[0]["output_std"] < 1.0 < tanh[0]["input_std"]
+    assert all(row["weight_grad_norm"] > 0 for row in relu + tanh)
+    quiet = rvt.initial_layer_stats(images / 255, labels)  # [-1, 1] 척도에서는 포화하지 않습니다
+    assert all(row["saturated"] == 0.0 for row in quiet["tanh"])
+    # 편향이 0인 ReLU 신경망은 양의 동차 함수라서 입력을 1/255배 하면 신호도 1/255배입니다.
+    for raw, small in zip(relu, quiet["relu"]):
+        assert small["input_std"] == pytest.approx(raw["input_std"] / 255, rel=1e-4)
+        assert small["mean_grad"] == pytest.approx(raw["mean_grad"])
 
 
-def test_train_until_uses_num_classes_not_labels(tiny, monkeypatch):
-    images, labels = tiny
-    built = []
-    real = rvt.paper_init_cnn
-
-    def spy(*args, **kwargs):
-        built.append(real(*args, **kwargs))
-        return built[-1]
-
-    monkeypatch.setattr(rvt, "paper_init_cnn", spy)
-    # 레이블은 0..9 뿐이지만, num_classes=12 면 출력이 12개인 신경망을 학습합니다.
-    r = rvt.train_until("relu", images, labels, lr=0.003, target=0.99, max_epochs=1, num_classes=12, **TINY)
-    assert r.status == "reached"
-    assert [m.fc4.out_features for m in built] == [12]
+@pytest.mark.slow
+def test_compare_gives_bit_identical_results_with_one_or_two_processes(blobs, monkeypatch):
+    images, labels = blobs
+    setting = rvt.Setting("cifar10", per_class=1, target=0.3, shared_lr=0.01, lrs=(0.01, 0.03), max_epochs=2,
+                          eval_size=32, batch_size=16)
+    monkeypatch.setenv("ALEXNETBOOK_SEED_PROCESSES", "2")
+    parallel = rvt.compare(setting, [0, 1], images, labels)
+    serial = run_seeds(rvt.run_seed, [0, 1], images, labels, setting, processes=1)
+    assert parallel.runs == tuple(serial) and parallel.seeds == (0, 1)
+    assert serial[0] != serial[1]  # 시드가 다르면 곡선도 다릅니다
+    assert [r.lr for r in parallel.pick("shared", "tanh")] == [0.01, 0.01]
 
 
-def test_train_until_reaches_target_and_is_deterministic(tiny):
-    images, labels = tiny
-    # 10개 클래스에서 오류율 99% 이하는 거의 확실히 첫 에폭에 닿습니다: 멈추는 규칙을 확인합니다.
-    a = rvt.train_until("relu", images, labels, lr=0.003, target=0.99, max_epochs=6, **TINY)
-    b = rvt.train_until("relu", images, labels, lr=0.003, target=0.99, max_epochs=6, **TINY)
-    assert a == b
-    assert a.status == "reached"
-    assert a.epochs_to_target == len(a.train_errors) == 1
-    assert a.train_errors[-1] <= 0.99
-    assert a.epochs_text() == str(a.epochs_to_target)
-
-
-def test_train_until_stops_at_max_epochs(tiny):
-    images, labels = tiny
-    r = rvt.train_until("tanh", images, labels, lr=1e-4, target=0.01, max_epochs=2, **TINY)
-    assert r.status == "max_epochs" and r.epochs_to_target is None
-    assert len(r.train_errors) == 2 and r.epochs_text() == "> 2"
-    assert all(0.0 <= e <= 1.0 for e in r.train_errors)
-
-
-def test_train_until_reports_divergence(tiny):
-    images, labels = tiny
-    # 이만큼 큰 학습률이면 첫 걸음에서 가중치가 넘쳐 손실이 inf/NaN 이 됩니다.
-    r = rvt.train_until("relu", images, labels, lr=1e30, target=0.5, max_epochs=3, **TINY)
-    assert r.status == "diverged" and r.epochs_to_target is None and r.epochs_text() == "발산"
-
-
-def test_train_until_eval_size_only_changes_the_measurement(tiny):
-    images, labels = tiny
-    full = rvt.train_until("tanh", images, labels, lr=0.01, target=0.01, max_epochs=2, eval_size=None, **TINY)
-    same = rvt.train_until("tanh", images, labels, lr=0.01, target=0.01, max_epochs=2, eval_size=1000, **TINY)
-    part = rvt.train_until("tanh", images, labels, lr=0.01, target=0.01, max_epochs=2, eval_size=20, **TINY)
-    assert full.train_errors == same.train_errors  # 1,000 > 40장이면 전부를 잽니다
-    assert all(abs(e * 20 - round(e * 20)) < 1e-9 for e in part.train_errors)  # 20장에서 잰 비율
-    with pytest.raises(ValueError, match="eval_size"):
-        rvt.train_until("tanh", images, labels, lr=0.01, target=0.5, max_epochs=1, eval_size=0)
-
-
-def test_train_until_zero_epochs_and_bad_arguments(tiny):
-    images, labels = tiny
-    assert rvt.train_until("relu", images, labels, lr=0.01, target=0.5, max_epochs=0).status == "pruned"
-    # 클래스 수는 레이블에서 짐작하지 않습니다: 레이블이 범위를 벗어나면 학습 전에 알립니다.
-    with pytest.raises(ValueError, match="num_classes"):
-        rvt.train_until("relu", images, labels, lr=0.01, target=0.5, max_epochs=1, num_classes=5)
-    with pytest.raises(ValueError, match="labels"):
-        rvt.train_until("relu", images, labels - 1, lr=0.01, target=0.5, max_epochs=1)
-    with pytest.raises(ValueError, match="labels"):
-        rvt.train_until("relu", images, labels[:10], lr=0.01, target=0.5, max_epochs=1)
-    with pytest.raises(TypeError, match="labels"):
-        rvt.train_until("relu", images, labels.float(), lr=0.01, target=0.5, max_epochs=1)
-    with pytest.raises(ValueError, match="activation"):
-        rvt.train_until("gelu", images, labels, lr=0.01, target=0.5, max_epochs=0)
-    with pytest.raises(ValueError, match="lr"):
-        rvt.train_until("relu", images, labels, lr=0.0, target=0.5, max_epochs=1)
-    with pytest.raises(ValueError, match="target"):
-        rvt.train_until("relu", images, labels, lr=0.01, target=1.5, max_epochs=1)
-    with pytest.raises(ValueError, match="정사각형"):
-        rvt.train_until("relu", images[:, :, :, :30], labels, lr=0.01, target=0.5, max_epochs=1)
-    with pytest.raises(ValueError, match="max_epochs"):
-        rvt.train_until("relu", images, labels, lr=0.01, target=0.5, max_epochs=-1)
-
-
-def fake_trainer(needed: dict[str, dict[float, int | None]], calls: list):
-    """``train_until`` 대신 쓰는 가짜: (활성화, 학습률)마다 목표까지 필요한 에폭 수가 정해져 있습니다."""
-
-    def train(activation, images, labels, *, lr, max_epochs, target, **kwargs):
-        calls.append((activation, lr, max_epochs))
-        n = needed[activation][lr]
-        if max_epochs == 0:
-            return rvt.RunResult(activation, lr, [], None, "pruned", 0)
-        if n is not None and n <= max_epochs:
-            return rvt.RunResult(activation, lr, [0.9] * (n - 1) + [target], n, "reached", max_epochs)
-        return rvt.RunResult(activation, lr, [0.9] * max_epochs, None, "max_epochs", max_epochs)
-
-    return train
-
-
-def test_lr_search_walks_outward_and_prunes(monkeypatch):
-    needed = {
-        # ReLU: 공통 학습률이 가장 좋음 -> 큰 쪽 한 칸, 작은 쪽 한 칸만 보고 멈춥니다.
-        "relu": {0.001: 12, 0.003: 8, 0.01: 9, 0.03: None, 0.1: None},
-        # tanh: 공통 학습률로는 상한 안에 못 닿고, 큰 쪽으로 갈수록 빨라지다 0.1 에서 나빠집니다.
-        "tanh": {0.001: None, 0.003: None, 0.01: 12, 0.03: 8, 0.1: 9},
-    }
-    calls: list = []
-    monkeypatch.setattr(rvt, "train_until", fake_trainer(needed, calls))
-    images, labels = torch.zeros(4, 3, 32, 32), torch.arange(4)
-    result = rvt.run_relu_vs_tanh(images=images, labels=labels, max_epochs=30)
-    assert calls == [
-        ("relu", 0.003, 30), ("relu", 0.01, 7), ("relu", 0.001, 7),
-        ("tanh", 0.003, 30), ("tanh", 0.01, 30), ("tanh", 0.03, 11), ("tanh", 0.1, 7),
-    ]
-    assert result.best("relu").lr == 0.003 and result.best("relu").epochs_to_target == 8
-    assert result.best("tanh").lr == 0.03 and result.best("tanh").epochs_to_target == 8
-    assert [r.status for r in result.runs] == ["reached", "pruned", "pruned", "max_epochs", "reached", "reached", "pruned"]
-    assert result.grid == (0.003, 0.001, 0.01, 0.03, 0.1)
-    lines = result.grid_table().splitlines()
-    assert len(lines) == 1 + 5
-    assert lines[1].split() == ["0.001", ">", "7", "-"]
-    table = result.table()
-    assert "(a) 같은 학습률" in table and "> 3.8" in table  # tanh 가 30 에폭 안에 못 닿음: 비는 30/8 초과
-    assert "(b) 각자 최선의 학습률" in table and table.rstrip().endswith("1.0")
-    # 최선이 1 에폭이면 다음 실행은 0 에폭 상한이라 학습하지 않고 곧바로 멈춥니다.
-    calls.clear()
-    needed["relu"] = {0.001: 1, 0.003: 1, 0.01: 1, 0.03: 1, 0.1: 1}
-    result = rvt.run_relu_vs_tanh(
-        images=images, labels=labels, lrs=(0.003, 0.01), max_epochs=30, activations=("relu", "relu"),
-    )
-    assert calls[:2] == [("relu", 0.003, 30), ("relu", 0.01, 0)]
-    assert result.best("relu").lr == 0.003
-
-
-def test_lr_search_on_real_images_prunes_consistently(tiny):
-    images, labels = tiny
-    lrs = (0.003, 0.01, 0.03)
-    result = rvt.run_relu_vs_tanh(
-        images=images, labels=labels, shared_lr=0.003, lrs=lrs, target=0.8, max_epochs=4, **TINY,
-    )
-    assert result.num_images == 40 and result.shared_lr == 0.003
-    for activation in ("relu", "tanh"):
-        mine = [r for r in result.runs if r.activation == activation]
-        assert mine[0].lr == 0.003 and mine[0].epoch_cap == 4
-        reached = [r.epochs_to_target for r in mine if r.epochs_to_target is not None]
-        best = result.best(activation)
-        assert best.epochs_to_target == (min(reached) if reached else None)
-        for r in mine:
-            # 같은 시드라면 중단된 실행은 끝까지 돌린 실행의 앞부분과 똑같습니다.
-            full = rvt.train_until(activation, images, labels, lr=r.lr, target=0.8, max_epochs=4, **TINY)
-            assert r.train_errors == full.train_errors[: len(r.train_errors)]
-            if r.status == "pruned" and best.epochs_to_target is not None:
-                assert full.epochs_to_target is None or full.epochs_to_target >= best.epochs_to_target
-    protocols = result.protocols()
-    assert [r.lr for r in protocols["(a) 같은 학습률"]] == [0.003, 0.003]
-    assert protocols["(b) 각자 최선의 학습률"] == (result.best("relu"), result.best("tanh"))
-    with pytest.raises(KeyError):
-        result.run("relu", 0.5)
-
-
-def test_ratio_text():
-    def run(epochs, cap=30):
-        return rvt.RunResult("x", 0.1, [], epochs, "reached" if epochs else "max_epochs", cap)
-
-    ratio = rvt.ReluVsTanhResult.ratio_text
-    assert ratio(run(5), run(26)) == "5.2"
-    assert ratio(run(5), run(None, cap=30)) == "> 6.0"
-    assert ratio(run(None, cap=30), run(15)) == "< 0.5"
-    assert ratio(run(None), run(None)) == "알 수 없음"
-    assert math.isclose(26 / 5, float(ratio(run(5), run(26))), rel_tol=0.01)
-
-
-def test_run_relu_vs_tanh_rejects_bad_arguments(tiny, monkeypatch):
-    images, labels = tiny
-    calls: list = []
-    monkeypatch.setattr(rvt, "train_until", lambda *args, **kwargs: calls.append(args))
-    with pytest.raises(ValueError, match="학습률"):
-        rvt.run_relu_vs_tanh(images=images, labels=labels, lrs=(0.01, -1.0))
-    with pytest.raises(ValueError, match="max_epochs"):
-        rvt.run_relu_vs_tanh(images=images, labels=labels, max_epochs=0)
-    with pytest.raises(ValueError, match="함께"):
-        rvt.run_relu_vs_tanh(images=images)
-    # 활성화 함수 이름은 학습을 시작하기 전에 모두 확인합니다(첫 신경망을 학습한 뒤에 실패하지 않음).
-    with pytest.raises(ValueError, match=r"activations\[1\]"):
-        rvt.run_relu_vs_tanh(images=images, labels=labels, activations=("relu", "gelu"))
-    with pytest.raises(ValueError, match="두 개"):
-        rvt.run_relu_vs_tanh(images=images, labels=labels, activations=("relu", "tanh", "sigmoid"))
-    with pytest.raises(ValueError, match="num_classes"):
-        rvt.run_relu_vs_tanh(images=images, labels=labels, num_classes=4)
-    with pytest.raises(ValueError, match="target"):
-        rvt.run_relu_vs_tanh(images=images, labels=labels, target=0.0)
-    with pytest.raises(ValueError, match="kernel_size"):
-        rvt.run_relu_vs_tanh(images=images, labels=labels, kernel_size=2)
-    # 데이터를 읽기도 전에(dataset 을 열지 않고) 이름을 확인합니다.
-    with pytest.raises(ValueError, match=r"activations\[0\]"):
-        rvt.run_relu_vs_tanh(dataset="no-such-dataset", activations=("gelu", "tanh"))
-    assert calls == []
-
-
-def test_plot_curves():
-    # 그림은 학습 없이 정해 둔 기록으로 확인합니다.
-    relu_a = rvt.RunResult("relu", 0.003, [0.9, 0.6, 0.45], 3, "reached", 10)
-    tanh_a = rvt.RunResult("tanh", 0.003, [0.95, 0.8, 0.7, 0.6], None, "max_epochs", 4)
-    tanh_b = rvt.RunResult("tanh", 0.03, [0.85, 0.4], 2, "reached", 10)
-    result = rvt.ReluVsTanhResult(
-        runs=[relu_a, tanh_a, tanh_b], shared_lr=0.003, target=0.5, max_epochs=10, dataset="cifar10",
-        num_images=40, grid=(0.003, 0.03),
-    )
-    fig, axes = plt.subplots(1, 2)
-    rvt.plot_curves(result, axes)
-    for ax in axes:
-        curves = [line for line in ax.get_lines() if line.get_marker() == "."]
-        assert len(curves) == 2
-        assert ax.get_xlabel() == "에폭"
-    assert axes[0].get_ylabel() == "학습 세트 오류율 (%)"
-    a_lines = [line for line in axes[0].get_lines() if line.get_marker() == "."]
-    b_lines = [line for line in axes[1].get_lines() if line.get_marker() == "."]
-    assert list(a_lines[0].get_ydata()) == [100 * e for e in relu_a.train_errors]
-    assert list(a_lines[1].get_ydata()) == [100 * e for e in tanh_a.train_errors]
-    assert list(b_lines[1].get_ydata()) == [100 * e for e in tanh_b.train_errors]  # (b) 는 tanh 의 최선
-    assert a_lines[1].get_linestyle() == "--" and a_lines[0].get_linestyle() == "-"
-    assert "> 4 에폭" in a_lines[1].get_label()
-    with pytest.raises(ValueError, match="축 두 개"):
-        rvt.plot_curves(result, axes[:1])
-    plt.close(fig)
-
-
-def test_epochs_to_finds_first_epoch_at_or_below():
-    run = rvt.RunResult("tanh", 0.003, [0.9, 0.56, 0.57, 0.54, 0.5], 5, "reached", 10)
-    assert run.epochs_to(0.6) == 2
-    assert run.epochs_to(0.55) == 4  # 0.57 로 다시 올라가도 처음 닿은 에폭
-    assert run.epochs_to(0.5) == 5 == run.epochs_to_target
-    assert run.epochs_to(0.4) is None
-
-
-def test_threshold_table_shows_how_the_ratio_depends_on_the_target():
-    relu = rvt.RunResult("relu", 0.003, [0.8, 0.58, 0.52, 0.49], 4, "reached", 40)
-    # tanh 는 55% 근처에서 오래 머뭅니다(평평한 꼬리).
-    tanh = rvt.RunResult("tanh", 0.003, [0.9, 0.7, 0.6, 0.55] + [0.53] * 10 + [0.5], 15, "reached", 40)
-    result = rvt.ReluVsTanhResult(
-        runs=[relu, tanh], shared_lr=0.003, target=0.5, max_epochs=40, dataset="cifar10", num_images=40,
-    )
-    lines = result.threshold_table().splitlines()
-    assert lines[1].split() == ["오류율", "≤", "60%", "2", "3", "1.5"]
-    assert lines[2].split() == ["오류율", "≤", "55%", "3", "4", "1.3"]
-    assert lines[3].split() == ["오류율", "≤", "50%", "4", "15", "3.8"]
-    # tanh 가 목표에 못 닿았으면 목표 기준은 "> 상한" 이고, 느슨한 기준은 닿은 에폭을 셉니다.
-    tanh_short = rvt.RunResult("tanh", 0.003, [0.9, 0.7, 0.6, 0.55], None, "max_epochs", 4)
-    result.runs = [relu, tanh_short]
-    lines = result.threshold_table((0.05, 0.0)).splitlines()
-    assert lines[1].split() == ["오류율", "≤", "55%", "3", "4", "1.3"]
-    assert lines[2].split() == ["오류율", "≤", "50%", "4", ">", "4", ">", "1.0"]
-    with pytest.raises(ValueError, match="offsets"):
-        result.threshold_table((-0.1,))
+@pytest.mark.skipif(not HAS_CIFAR_SUBSET, reason="CIFAR-10 오프라인 사본(ALEXNETBOOK_DATA/cifar10-subset)이 없습니다.")
+def test_load_data_keeps_the_paper_scale():
+    setting = rvt.Setting("cifar10", per_class=3, target=0.5, shared_lr=0.01, lrs=(0.01,), max_epochs=1)
+    images, labels = rvt.load_data(setting)
+    assert images.shape == (30, 3, 32, 32) and images.dtype == torch.float32
+    assert torch.bincount(labels).tolist() == [3] * 10 and labels[:10].tolist() == list(range(10))
+    assert images.mean(dim=0).abs().max() < 1e-3 and images.std() > 20  # 평균만 뺐고 0–255 척도 그대로
+    scaled, _ = rvt.load_data(setting, scale=1 / 255)
+    torch.testing.assert_close(scaled, images / 255)

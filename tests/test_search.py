@@ -30,6 +30,7 @@ LRN_TEXT = (
 RELU_TEXT = "ReLU를 쓰면 활성화를 계산하기 쉽고, 포화되지 않는 비선형 함수라서 학습이 빠릅니다."
 
 
+@pytest.mark.slow
 def test_particles_and_endings_are_stripped():
     terms = korean_terms(LRN_TEXT)
     assert "정규화" in terms

@@ -5,8 +5,9 @@
 **수치적으로 안정한** 형태로 씁니다. 핵심은 ``exp`` 에 언제나 0 이하의 값만 넣는 것입니다
 (``exp(-|x|)`` 는 0과 1 사이라 넘치지 않습니다).
 
-교과서 공식을 그대로 옮긴 ``1 / (1 + exp(-x))`` 와 ``(e^x - e^-x) / (e^x + e^-x)`` 는 ``exp`` 가 ``inf`` 로
-넘치는 순간 ``inf / inf = nan`` 을 만듭니다. 그 모습은 책의 ReLU 장에서 보여 줍니다.
+교과서 공식을 그대로 옮긴 ``(e^x - e^-x) / (e^x + e^-x)`` 는 ``exp`` 가 ``inf`` 로 넘치는 순간 순전파에서
+``inf / inf = nan`` 을 만들고, ``1 / (1 + exp(-x))`` 는 순전파는 멀쩡하지만 역전파에서 ``exp`` 의 기울기가
+``0 · inf = nan`` 이 됩니다. 그 모습은 책의 ReLU 장에서 보여 줍니다.
 """
 
 from __future__ import annotations
@@ -17,17 +18,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
+from .checks import check_tensor
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["ACTIVATIONS", "ActivationFunction", "ReLU", "Sigmoid", "Tanh", "get_grads", "plot_activation"]
-
-
-def _check_input(x: Any, name: str = "x") -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}는 torch.Tensor 여야 합니다. 받은 타입: {type(x).__name__}")
-    if not torch.is_floating_point(x):
-        raise TypeError(f"{name}는 실수(float) 텐서여야 합니다. 받은 dtype: {x.dtype}")
 
 
 class ActivationFunction(nn.Module):
@@ -58,7 +54,7 @@ class Sigmoid(ActivationFunction):
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x)
+        check_tensor(x, "x", floating=True)
         negative = x < 0
         z = torch.exp(torch.where(negative, x, -x))  # e^(−|x|) ∈ (0, 1]
         return torch.where(negative, z / (1 + z), 1 / (1 + z))
@@ -76,7 +72,7 @@ class Tanh(ActivationFunction):
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x)
+        check_tensor(x, "x", floating=True)
         negative = x < 0
         m = torch.expm1(2 * torch.where(negative, x, -x))  # e^(−2|x|) − 1 ∈ (−1, 0]
         magnitude = -m / (2 + m)  # (1 − e^(−2|x|)) / (1 + e^(−2|x|)) = |tanh(x)|
@@ -94,7 +90,7 @@ class ReLU(ActivationFunction):
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x)
+        check_tensor(x, "x", floating=True)
         return torch.where(x <= 0, torch.zeros((), dtype=x.dtype, device=x.device), x)
 
 
@@ -125,7 +121,7 @@ def get_grads(act_fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     """
     if not callable(act_fn):
         raise TypeError(f"act_fn은 호출할 수 있어야 합니다. 받은 타입: {type(act_fn).__name__}")
-    _check_input(x)
+    check_tensor(x, "x", floating=True)
     x = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():
         out = act_fn(x)
@@ -158,9 +154,7 @@ def plot_activation(act_fn: ActivationFunction, x: Tensor, ax: Axes) -> Axes:
         TypeError: ``x`` 가 실수 텐서가 아닐 때.
         ValueError: ``x`` 가 1차원이 아닐 때.
     """
-    _check_input(x)
-    if x.dim() != 1:
-        raise ValueError(f"x는 1차원 텐서여야 합니다. 받은 모양: {tuple(x.shape)}")
+    check_tensor(x, "x", dims=1, floating=True)
     with torch.no_grad():
         y = act_fn(x)
     dy = get_grads(act_fn, x)

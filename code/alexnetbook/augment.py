@@ -9,8 +9,11 @@ torchvision v2 의 방식대로, 무작위로 정하는 **매개변수**(잘라 
 
 * 학습(:func:`alexnet_train_transform`): 256×256 이미지에서 **무작위** 224×224 조각 하나 + 확률 1/2의
   좌우 뒤집기 + PCA 색 증강(:class:`PCALighting`).
-* 테스트(:func:`alexnet_test_transform`): **정해진** 224×224 조각 10개(네 모서리와 가운데, 그리고
-  그 좌우 반전)를 만들고, :func:`ten_crop_predict` 가 10개의 소프트맥스 출력을 평균합니다.
+* 테스트(:func:`alexnet_test_transform`): **정해진** 224×224 조각 10개(네 귀퉁이와 가운데, 그리고
+  그 좌우 반전)를 만들고, :func:`alexnetbook.evaluate.ten_crop_predict` 가 10개의 소프트맥스 출력을 평균합니다.
+* 평균 빼기(논문 §2의 유일한 전처리)도 여기 한곳에 있습니다. 이미지 하나씩 처리하는 파이프라인에서는
+  :class:`SubtractMean` 변환을, 메모리에 올린 텐서 전체에는 같은 변환을 쓰는 :func:`subtract_mean` 을 씁니다.
+* CIFAR-10 크기(32×32)로 줄인 같은 절차는 :func:`cifar_transforms` 입니다.
 
 픽셀 척도: 논문은 학습 세트 평균을 뺀 "날것의(raw) RGB 값" 으로 학습했고 표준편차로 나누지
 않았습니다(§2). 여기의 변환도 0–255 척도에서 평균만 뺍니다. PCA 상수는 0–1 척도로 적혀 있으므로
@@ -21,14 +24,17 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
 import PIL.Image
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
+
+from .checks import check_float, check_int, check_tensor
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -41,10 +47,11 @@ __all__ = [
     "TenCrop",
     "alexnet_test_transform",
     "alexnet_train_transform",
+    "cifar_transforms",
     "fit_pca_lighting",
     "make_generator",
     "pca_lighting",
-    "ten_crop_predict",
+    "subtract_mean",
 ]
 
 #: ImageNet 학습 이미지의 채널별 RGB 평균, **0–1 픽셀 척도**. 출처: facebookarchive/fb.resnet.torch 의
@@ -77,8 +84,13 @@ class _Transform(v2.Transform):
     """``make_params``/``transform`` 을 구현하는 v2 변환의 공통 부모.
 
     torchvision 0.21 이전(pytorch/vision PR #8787 전)에는 두 메서드의 이름이 ``_get_params``/``_transform``
-    이었으므로, 옛 이름으로도 불리도록 연결해 둡니다(새 버전에서는 쓰이지 않음).
+    이었으므로, 옛 이름으로도 불리도록 연결해 둡니다(새 버전에서는 쓰이지 않음). 무작위 매개변수가 없는
+    변환(:class:`SubtractMean`, :class:`TenCrop`)도 옛 버전이 ``_get_params`` 를 부르므로, ``make_params`` 의
+    기본값(빈 사전)을 여기 둡니다.
     """
+
+    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
+        return {}
 
     def _get_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
         return self.make_params(flat_inputs)
@@ -105,9 +117,7 @@ def make_generator(generator: GeneratorLike) -> torch.Generator | None:
         return generator
     if isinstance(generator, bool) or not isinstance(generator, numbers.Integral):
         raise TypeError(f"generator는 torch.Generator, 정수 시드, None 중 하나여야 합니다. 받은 타입: {type(generator).__name__}")
-    if generator < 0:
-        raise ValueError(f"시드는 0 이상이어야 합니다. 받은 값: {generator}")
-    return torch.Generator().manual_seed(int(generator))
+    return torch.Generator().manual_seed(check_int(generator, "generator", minimum=0))
 
 
 def _query_size(flat_inputs: list[Any]) -> tuple[int, int]:
@@ -125,9 +135,9 @@ def _as_size(size: int | Sequence[int], name: str = "size") -> tuple[int, int]:
     if not isinstance(size, Sequence):
         raise TypeError(f"{name}는 정수 하나 또는 (높이, 너비) 시퀀스여야 합니다. 받은 타입: {type(size).__name__}")
     size = tuple(size)
-    if len(size) != 2 or any(not isinstance(s, numbers.Integral) or s < 1 for s in size):
+    if len(size) != 2:
         raise ValueError(f"{name}는 양의 정수 하나 또는 (높이, 너비) 두 개여야 합니다. 받은 값: {size!r}")
-    return int(size[0]), int(size[1])
+    return check_int(size[0], f"{name}[0]", minimum=1), check_int(size[1], f"{name}[1]", minimum=1)
 
 
 def _check_float_image(inpt: Any, who: str) -> None:
@@ -184,9 +194,7 @@ class RandomHorizontalFlip(_Transform):
 
     def __init__(self, p: float = 0.5, *, generator: GeneratorLike = None) -> None:
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"p는 [0, 1] 범위여야 합니다. 받은 값: {p!r}")
-        self.p = float(p)
+        self.p = check_float(p, "p", minimum=0.0, maximum=1.0)
         self.generator = make_generator(generator)
 
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
@@ -267,11 +275,9 @@ class PCALighting(_Transform):
             raise ValueError(
                 f"eigval은 (3,), eigvec은 (3, 3) 이어야 합니다. 받은 모양: {tuple(eigval_t.shape)}, {tuple(eigvec_t.shape)}"
             )
-        if std < 0:
-            raise ValueError(f"std(α 의 표준편차)는 0 이상이어야 합니다. 받은 값: {std!r}")
+        self.std = check_float(std, "std", minimum=0.0)
         self.register_buffer("eigval", eigval_t)
         self.register_buffer("eigvec", eigvec_t)
-        self.std = float(std)
         self.generator = make_generator(generator)
 
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
@@ -462,7 +468,7 @@ def alexnet_test_transform(
 ) -> v2.Compose:
     """AlexNet 의 테스트용 변환(논문 §4.1). 무작위 요소가 없습니다.
 
-    :func:`alexnet_train_transform` 과 같은 크기 조정과 평균 빼기 뒤에, ``ten_crop=True`` 면 네 모서리와
+    :func:`alexnet_train_transform` 과 같은 크기 조정과 평균 빼기 뒤에, ``ten_crop=True`` 면 네 귀퉁이와
     가운데의 224×224 조각 다섯 개와 그 좌우 반전, 모두 10개를 ``(10, 3, size, size)`` 로 쌓습니다
     (:class:`TenCrop`). ``ten_crop=False`` 면 가운데 조각 하나 ``(3, size, size)`` 입니다.
 
@@ -480,35 +486,53 @@ def alexnet_test_transform(
     return v2.Compose([*_centred_square(resize, mean, pixel_scale), last])
 
 
-@torch.no_grad()
-def ten_crop_predict(model: nn.Module, images: Tensor) -> Tensor:
-    """조각마다 소프트맥스를 구해 **확률**을 평균합니다(논문 §4.1: "averaging the predictions made by the
-    network's softmax layer on the ten patches"). 로짓을 평균한 뒤 소프트맥스를 하는 것과는 다릅니다.
+def subtract_mean(train: Tensor, *others: Tensor, scale: float = 1.0) -> tuple[Tensor, ...]:
+    """논문 §2의 전처리를 메모리에 올린 텐서 전체에: 학습 세트의 평균 이미지를 모든 세트에서 뺍니다.
 
-    모델은 평가 모드로 실행하고, 끝나면 원래의 train/eval 상태로 되돌립니다.
+    평균은 **학습 세트에서만** 계산합니다. 빼는 일은 :class:`SubtractMean` 이 하므로, 이미지 하나씩 처리하는
+    파이프라인과 결과가 같습니다. 표준편차로 나누지 않습니다.
 
     Args:
-        model: ``(B, C, H, W)`` 를 받아 ``(B, K)`` 로짓을 내는 모델.
-        images: ``(N, n_crops, C, H, W)`` 텐서(:func:`alexnet_test_transform` 의 출력을 쌓은 것).
+        train: ``(N, C, H, W)`` 학습 이미지(``uint8`` 0–255 또는 실수).
+        *others: 같은 평균을 뺄 다른 이미지(검증, 테스트 세트).
+        scale: 평균을 뺀 뒤 곱할 값. 1(기본)이면 논문처럼 0–255 척도, ``1 / 255`` 면 −1 과 1 사이입니다.
 
     Returns:
-        ``(N, K)`` 평균 확률(각 행의 합은 1).
+        ``(train_centered, *others_centered, mean)``. 이미지는 float32, ``mean`` 은 ``(C, H, W)`` 평균 이미지
+        (0–255 척도)입니다.
 
     Raises:
-        ValueError: ``images`` 가 5차원이 아니거나 모델 출력이 ``(B, K)`` 가 아닐 때.
+        ValueError: ``train`` 이 4차원이 아니거나 다른 텐서의 ``(C, H, W)`` 가 다를 때.
     """
-    if not isinstance(images, Tensor) or images.dim() != 5:
-        raise ValueError(
-            f"images는 (N, 조각 수, C, H, W) 5차원 텐서여야 합니다. 받은 모양: {tuple(getattr(images, 'shape', ()))}"
-        )
-    n, crops = images.shape[:2]
-    was_training = model.training
-    model.eval()
-    try:
-        logits = model(images.flatten(0, 1))  # (N, 조각 수, C, H, W) -> (N·조각 수, C, H, W)
-    finally:
-        model.train(was_training)
-    if logits.dim() != 2 or logits.shape[0] != n * crops:
-        raise ValueError(f"모델 출력은 ({n * crops}, K) 여야 합니다. 받은 모양: {tuple(logits.shape)}")
-    probs = logits.softmax(dim=1).view(n, crops, -1)  # (N·조각 수, K) -> (N, 조각 수, K)
-    return probs.mean(dim=1)
+    check_tensor(train, "train", dims=4)
+    check_float(scale, "scale", minimum=0.0, open_min=True)
+    for i, t in enumerate(others):
+        check_tensor(t, f"others[{i}]", dims=4)
+        if t.shape[1:] != train.shape[1:]:
+            raise ValueError(f"others[{i}] 의 모양 {tuple(t.shape)} 이 train 의 (C, H, W) {tuple(train.shape[1:])} 와 다릅니다.")
+    mean = train.float().mean(dim=0)  # (N, C, H, W) -> (C, H, W)
+    center = SubtractMean(mean, scale=scale)
+    return (*(center(t.float()) for t in (train, *others)), mean)
+
+
+def cifar_transforms(mean: Tensor, crop: int = 28) -> dict[str, Callable[[Tensor], Tensor]]:
+    """32×32 ``uint8`` 이미지용 변환: 논문 §2, §4.1을 축소한 것(256 → 224 자르기를 32 → 28 로).
+
+    논문은 256×256 이미지에서 224×224 조각을 잘랐습니다. 224/256 = 28/32 = 0.875 로 비율이 같습니다.
+    픽셀은 0–255 척도에서 학습 세트의 평균 이미지만 빼고, 표준편차로 나누지 않습니다(§2).
+    PCA 색 증강은 하지 않습니다.
+
+    Args:
+        mean: 학습 세트의 평균 이미지 ``(C, 32, 32)`` (0–255 척도). 자르기 전에 뺍니다.
+        crop: 잘라 낼 조각의 크기.
+
+    Returns:
+        ``"train"`` (무작위 조각 + 확률 1/2 좌우 반전), ``"center"`` (가운데 조각 ``(C, crop, crop)``),
+        ``"ten_crop"`` (네 귀퉁이·가운데와 그 반전 10개, ``(10, C, crop, crop)``) 변환.
+    """
+    base = [v2.ToDtype(torch.float32, scale=False), SubtractMean(mean)]  # uint8 0–255 -> 평균을 뺀 float32
+    return {
+        "train": v2.Compose([*base, RandomCrop(crop), RandomHorizontalFlip(0.5)]),
+        "center": v2.Compose([*base, v2.CenterCrop(crop)]),
+        "ten_crop": v2.Compose([*base, TenCrop(crop)]),
+    }

@@ -7,6 +7,12 @@
   ``/usr/share/datasets/fashion-mnist`` 의 IDX 파일을 직접 읽고, 없으면
   ``torchvision.datasets.FashionMNIST`` 로 내려받습니다.
 * ``sample_photos()``: scikit-image 에 들어 있는 컬러 사진(인터넷 불필요).
+* :func:`load_tensors`: 위 데이터셋을 ``uint8`` 텐서 한 덩어리로 읽습니다. 책의 모든 실험이 쓰는 **하나의**
+  데이터 입구이고, :func:`split_train_val` 은 학습 이미지에서 검증 세트를 떼어 냅니다(테스트 세트는
+  모델을 고르는 데 쓰지 않습니다). :class:`TensorImageDataset` 은 메모리에 올린 텐서를 학습 루프에 넘깁니다.
+
+평균 빼기 같은 전처리와 증강은 다음 단계인 :mod:`alexnetbook.augment` 가 맡습니다
+(데이터 → 증강 → 모델 → 학습/평가).
 
 두 경로 모두 실패하면 데이터를 얻는 방법을 알려 주는 ``RuntimeError`` 를 냅니다.
 """
@@ -15,14 +21,17 @@ from __future__ import annotations
 
 import gzip
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from .checks import check_choice, check_int, check_tensor
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -30,12 +39,17 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "FASHION_MNIST_CLASSES_KO",
     "FASHION_MNIST_SYSTEM_DIR",
+    "DATASETS",
     "IDXDataset",
+    "TensorImageDataset",
     "data_root",
     "dataset_to_tensors",
+    "iterate_batches",
     "load_cifar10",
     "load_fashion_mnist",
+    "load_tensors",
     "sample_photos",
+    "split_train_val",
 ]
 
 CIFAR10_CLASSES = (
@@ -68,9 +82,7 @@ def data_root() -> Path:
 
 
 def _check_split(split: str) -> bool:
-    if split not in _SPLITS:
-        raise ValueError(f"split은 'train' 또는 'test' 여야 합니다. 받은 값: {split!r}")
-    return split == "train"
+    return check_choice(split, "split", _SPLITS) == "train"
 
 
 def load_cifar10(
@@ -246,8 +258,8 @@ def dataset_to_tensors(
     Raises:
         ValueError: ``per_class`` 가 1보다 작거나, 어떤 클래스의 이미지가 부족할 때.
     """
-    if per_class is not None and per_class < 1:
-        raise ValueError(f"per_class는 1 이상이어야 합니다. 받은 값: {per_class}")
+    if per_class is not None:
+        check_int(per_class, "per_class", minimum=1)
     targets = _targets_of(dataset)
     order = torch.randperm(len(targets), generator=torch.Generator().manual_seed(seed))
     if per_class is None:
@@ -260,6 +272,13 @@ def dataset_to_tensors(
                 raise ValueError(f"클래스 {int(c)} 의 이미지가 {len(idx)}장뿐입니다(per_class={per_class}).")
             picks.append(idx)
         chosen = torch.stack(picks, dim=1).flatten()  # (per_class, 클래스 수) -> 클래스가 번갈아 나오는 순서
+    raw = getattr(dataset, "data", None)
+    if isinstance(raw, (np.ndarray, torch.Tensor)) and raw.ndim in (3, 4) and len(raw) == len(targets):
+        # torchvision 의 CIFAR10/FashionMNIST 와 IDXDataset 은 모든 이미지를 배열 하나로 들고 있으므로 바로 자릅니다.
+        picked = torch.as_tensor(np.asarray(raw[chosen.numpy()]))
+        if picked.dim() == 3:
+            picked = picked.unsqueeze(-1)  # (N, H, W) -> (N, H, W, 1)
+        return picked.permute(0, 3, 1, 2).contiguous(), targets[chosen].clone()  # (N, H, W, C) -> (N, C, H, W)
     arrays = []
     for i in chosen.tolist():
         img = np.asarray(dataset[i][0])
@@ -278,6 +297,123 @@ def _targets_of(dataset: Dataset) -> torch.Tensor:
     return torch.tensor([int(dataset[i][1]) for i in range(len(dataset))], dtype=torch.int64)
 
 
+#: :func:`load_tensors` 의 ``dataset`` 이름 → 로더.
+DATASETS: dict[str, Callable[..., Dataset]] = {"cifar10": load_cifar10, "fashion-mnist": load_fashion_mnist}
+
+
+def load_tensors(
+    dataset: str = "cifar10",
+    split: str = "train",
+    *,
+    per_class: int | None = None,
+    seed: int = 0,
+    root: str | os.PathLike[str] | None = None,
+) -> tuple[Tensor, Tensor]:
+    """데이터셋 하나의 한 부분(split)을 ``uint8`` 텐서로 읽습니다. 책의 모든 실험이 이 함수로 데이터를 얻습니다.
+
+    Args:
+        dataset: ``"cifar10"`` 또는 ``"fashion-mnist"``.
+        split: ``"train"`` 또는 ``"test"``.
+        per_class: 클래스마다 고를 이미지 수(:func:`dataset_to_tensors`). ``None`` 이면 전부: 오프라인 사본이
+            있는 곳에서는 그 사본(CIFAR-10 학습 1만 장, 테스트 5천 장), Colab 에서는 전체 데이터입니다.
+        seed: 이미지를 고르는 순서의 시드.
+        root: 데이터 폴더. ``None`` 이면 :func:`data_root`.
+
+    Returns:
+        ``images``: ``(N, C, H, W)`` ``uint8`` (0–255), ``labels``: ``(N,)`` ``int64``. ``per_class`` 를 주면
+        클래스가 번갈아 나오는 순서입니다.
+
+    Raises:
+        ValueError: 이름이나 ``per_class`` 가 잘못되었을 때.
+        RuntimeError: 데이터를 찾지도 내려받지도 못했을 때(방법을 안내합니다).
+    """
+    loader = DATASETS[check_choice(dataset, "dataset", tuple(DATASETS))]
+    return dataset_to_tensors(loader(split, root=root), per_class=per_class, seed=seed)
+
+
+def split_train_val(
+    images: Tensor, labels: Tensor, val_per_class: int, *, seed: int = 0
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """학습 이미지에서 클래스마다 ``val_per_class`` 장을 검증 세트로 떼어 냅니다(겹치지 않음).
+
+    학습률 스케줄이나 모델 선택은 이 검증 세트로 하고, 테스트 세트는 마지막 보고에만 씁니다.
+
+    Args:
+        images: ``(N, ...)`` 이미지.
+        labels: ``(N,)`` 정수 레이블.
+        val_per_class: 클래스마다 검증 세트로 보낼 수.
+        seed: 어느 이미지를 보낼지 고르는 시드.
+
+    Returns:
+        ``(train_images, train_labels, val_images, val_labels)``. 두 부분은 원래 순서를 지킵니다.
+
+    Raises:
+        ValueError: 모양이 맞지 않거나 어떤 클래스의 이미지가 ``val_per_class`` 장 이하일 때.
+    """
+    check_tensor(images, "images")
+    check_tensor(labels, "labels", dims=1)
+    if len(images) != len(labels):
+        raise ValueError(f"images 와 labels 의 개수가 다릅니다: {len(images)} != {len(labels)}")
+    check_int(val_per_class, "val_per_class", minimum=1)
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    is_val = torch.zeros(len(labels), dtype=torch.bool)
+    for c in torch.unique(labels):
+        members = order[labels[order] == c]
+        if len(members) <= val_per_class:
+            raise ValueError(
+                f"클래스 {int(c)} 의 이미지가 {len(members)}장뿐이라 val_per_class={val_per_class} 장을 떼면 "
+                "학습 세트에 남지 않습니다."
+            )
+        is_val[members[:val_per_class]] = True
+    return images[~is_val], labels[~is_val], images[is_val], labels[is_val]
+
+
+class TensorImageDataset(Dataset):
+    """메모리에 올린 이미지 텐서 데이터셋(JPEG 를 에폭마다 다시 풀지 않도록).
+
+    ``transform`` 이 없으면 :meth:`batch` 가 미니배치를 텐서 인덱싱 한 번으로 꺼내므로, 작은 신경망의 학습
+    루프(:func:`alexnetbook.train.fit`)가 샘플마다 파이썬을 거치지 않습니다. ``transform`` 이 있으면 이미지마다
+    부릅니다(무작위 조각처럼 이미지마다 다른 증강).
+
+    Args:
+        images: ``(N, C, H, W)`` 텐서(``uint8`` 또는 실수).
+        labels: ``(N,)`` 정수 텐서.
+        transform: ``(C, H, W)`` 이미지 하나를 받아 모델 입력을 돌려주는 함수.
+
+    Raises:
+        TypeError: 텐서가 아니거나 레이블이 정수가 아닐 때.
+        ValueError: 모양이 맞지 않을 때.
+    """
+
+    def __init__(self, images: Tensor, labels: Tensor, transform: Callable[[Tensor], Tensor] | None = None) -> None:
+        check_tensor(images, "images", dims=4)
+        check_tensor(labels, "labels", dims=1)
+        if labels.is_floating_point() or labels.dtype == torch.bool:
+            raise TypeError(f"labels는 정수 텐서여야 합니다. 받은 dtype: {labels.dtype}")
+        if len(images) != len(labels):
+            raise ValueError(f"images 와 labels 의 개수가 다릅니다: {len(images)} != {len(labels)}")
+        if transform is not None and not callable(transform):
+            raise TypeError(f"transform은 호출할 수 있는 객체여야 합니다. 받은 타입: {type(transform).__name__}")
+        self.images = images
+        self.labels = labels.long()
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        image = self.images[index]
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, self.labels[index]
+
+    def batch(self, indices: Tensor) -> tuple[Tensor, Tensor]:
+        """``indices`` 의 이미지와 레이블을 한 번에 꺼냅니다: ``(B, ...)`` 이미지, ``(B,)`` 레이블."""
+        if self.transform is None:
+            return self.images[indices], self.labels[indices]
+        return torch.stack([self.transform(self.images[i]) for i in indices.tolist()]), self.labels[indices]
+
+
 def sample_photos() -> dict[str, np.ndarray]:
     """scikit-image 에 들어 있는 실제 컬러 사진 네 장을 돌려줍니다(인터넷 불필요).
 
@@ -292,3 +428,54 @@ def sample_photos() -> dict[str, np.ndarray]:
     from skimage import data as skdata
 
     return {name: np.ascontiguousarray(getattr(skdata, name)()) for name in ("astronaut", "chelsea", "coffee", "rocket")}
+
+
+def iterate_batches(
+    data: Dataset | DataLoader,
+    batch_size: int,
+    *,
+    order: Tensor | None = None,
+    num_workers: int = 0,
+    pin_memory: bool = False,
+    generator: torch.Generator | None = None,
+) -> Iterator[tuple[Tensor, Tensor, Tensor | None]]:
+    """``data`` 를 ``(이미지, 레이블, 번호)`` 미니배치로 한 바퀴 돕니다. 학습 루프와 평가가 함께 쓰는 **하나의** 길입니다.
+
+    * :class:`TensorImageDataset` 이고 작업 프로세스가 없으면 :meth:`TensorImageDataset.batch` 로 텐서 인덱싱
+      한 번에 배치를 꺼냅니다.
+    * 다른 Dataset 이면 같은 순서로 ``DataLoader`` 가 읽습니다(``num_workers`` 개 작업 프로세스).
+    * 이미 만든 ``DataLoader`` 는 그대로 돕니다(``batch_size``, ``order`` 는 무시하고, 번호는 ``None``).
+
+    번호는 그 배치에 든 샘플들의 Dataset 안 번호(``order`` 의 해당 조각)입니다.
+
+    Args:
+        data: Dataset 또는 DataLoader. 샘플은 ``(이미지, 레이블)`` 입니다.
+        batch_size: 미니배치 크기.
+        order: 돌 순서(샘플 번호의 1차원 텐서). ``None`` 이면 0, 1, 2, … 순서.
+        num_workers: ``DataLoader`` 작업 프로세스 수.
+        pin_memory: ``DataLoader`` 의 ``pin_memory`` (GPU 로 옮길 때).
+        generator: ``DataLoader`` 가 작업 프로세스의 시드를 뽑을 생성기. ``None`` 이면 고정된 새 생성기를 씁니다.
+            어느 쪽이든 PyTorch 의 전역 난수는 건드리지 않으므로, 두 길(텐서 인덱싱과 ``DataLoader``)에서
+            이미지마다 부르는 무작위 증강이 같은 난수열을 씁니다.
+
+    Yields:
+        ``(images, labels, indices)``.
+    """
+    if isinstance(data, DataLoader):
+        for images, labels in data:
+            yield images, labels, None
+        return
+    check_int(batch_size, "batch_size", minimum=1)
+    check_int(num_workers, "num_workers", minimum=0)
+    if order is None:
+        order = torch.arange(len(data))  # type: ignore[arg-type]
+    if isinstance(data, TensorImageDataset) and num_workers == 0:
+        for start in range(0, len(order), batch_size):
+            indices = order[start:start + batch_size]
+            images, labels = data.batch(indices)
+            yield images, labels, indices
+        return
+    loader = DataLoader(data, batch_size=batch_size, sampler=order.tolist(), num_workers=num_workers,
+                        pin_memory=pin_memory, generator=generator if generator is not None else torch.Generator())
+    for start, (images, labels) in zip(range(0, len(order), batch_size), loader):
+        yield images, labels, order[start:start + batch_size]

@@ -13,10 +13,11 @@
 
 from __future__ import annotations
 
-import numbers
-
 import torch
+import torch.fx
 from torch import Tensor, nn
+
+from .checks import check_choice, check_float, check_tensor
 
 __all__ = ["DROPOUT_MODES", "Dropout", "dropout", "dropout_mask"]
 
@@ -25,18 +26,8 @@ DROPOUT_MODES = ("inverted", "paper")
 
 
 def _check_p(p: float) -> float:
-    if isinstance(p, bool) or not isinstance(p, numbers.Real):
-        raise TypeError(f"p는 실수여야 합니다. 받은 값의 타입: {type(p).__name__}")
-    p = float(p)
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"p(유닛을 끌 확률)는 [0, 1) 범위여야 합니다. 받은 값: {p!r}")
-    return p
-
-
-def _check_mode(mode: str) -> str:
-    if mode not in DROPOUT_MODES:
-        raise ValueError(f"mode는 {DROPOUT_MODES} 중 하나여야 합니다. 받은 값: {mode!r}")
-    return mode
+    """유닛을 끌 확률 ``p`` 는 ``[0, 1)`` 의 실수(``p = 1`` 이면 모든 유닛이 꺼져 ``1/(1−p)`` 가 정의되지 않음)."""
+    return check_float(p, "p", minimum=0.0, maximum=1.0, open_max=True)
 
 
 def dropout_mask(input: Tensor, p: float, generator: torch.Generator | None = None) -> Tensor:
@@ -82,10 +73,9 @@ def dropout(
         TypeError: ``input`` 이 실수 텐서가 아니거나 ``p`` 가 실수가 아닐 때.
         ValueError: ``p`` 가 ``[0, 1)`` 밖이거나 ``mode`` 가 잘못되었을 때.
     """
-    if not isinstance(input, Tensor) or not input.is_floating_point():
-        raise TypeError(f"input은 실수(floating point) 텐서여야 합니다. 받은 값: {type(input).__name__}")
+    check_tensor(input, "input", floating=True)
     p = _check_p(p)
-    mode = _check_mode(mode)
+    check_choice(mode, "mode", DROPOUT_MODES)
     if not training:
         return input * (1.0 - p) if mode == "paper" else input
     mask = dropout_mask(input, p, generator)
@@ -93,6 +83,11 @@ def dropout(
         return input * mask
     # torch.nn.functional.dropout 과 같은 순서로 계산합니다(마스크를 먼저 나눔): 결과가 비트 단위로 같습니다.
     return input * (mask / (1.0 - p))
+
+
+# FX 추적(torch.fx, create_feature_extractor)은 이 함수 안의 입력 검사와 난수 분기를 추적할 수 없으므로
+# 호출 한 번으로 기록합니다. 추적한 그래프에서도 학습/평가 모드에 따라 그대로 동작합니다.
+torch.fx.wrap("dropout")
 
 
 class Dropout(nn.Module):
@@ -120,7 +115,7 @@ class Dropout(nn.Module):
     def __init__(self, p: float = 0.5, mode: str = "inverted", *, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.p = _check_p(p)
-        self.mode = _check_mode(mode)
+        self.mode = check_choice(mode, "mode", DROPOUT_MODES)
         self.generator = generator
 
     def forward(self, input: Tensor) -> Tensor:

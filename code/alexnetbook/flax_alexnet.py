@@ -1,25 +1,26 @@
 """JAX/Flax NNX 로 쓴 AlexNet: :class:`alexnetbook.models.AlexNet` 과 같은 구조, 같은 가중치, 같은 로짓.
 
-* :class:`AlexNet`: ``groups=1`` (한 줄기)과 ``groups=2`` (논문 §3.2, §3.5 의 두 GPU 구조), LRN, 드롭아웃,
-  적응형 평균 풀링까지 PyTorch 버전과 층 이름(conv1 … conv5, fc6 … fc8)과 인자가 같습니다.
-  입력은 JAX 에서 흔한 **NHWC** ``(N, H, W, 3)`` 입니다. PyTorch 의 NCHW 배치는 호출하는 쪽에서
-  한 번 ``transpose(0, 2, 3, 1)`` 해서 넘깁니다.
+* :class:`AlexNet`: 구조는 PyTorch 모델과 같은 설정 :class:`alexnetbook.models.AlexNetConfig` 하나로 정합니다
+  (한 타워 ``groups=1``, 논문의 두 타워 ``groups=2``, LRN 관례, 드롭아웃 방식까지). 층 이름(conv1 … conv5,
+  fc6 … fc8)도 같습니다. 입력은 JAX 에서 흔한 **NHWC** ``(N, H, W, 3)`` 이고, PyTorch 의 NCHW 배치는
+  경계에서 :func:`nchw_to_nhwc` 로 한 번 바꿔 넘깁니다.
 * :func:`load_torch_state_dict`: PyTorch ``state_dict`` 를 옮깁니다. 합성곱 커널은 OIHW → HWIO,
   ``Linear`` 가중치는 전치하고, fc6 은 펼치는 순서(PyTorch 는 C, H, W; 여기서는 H, W, C)까지 맞춥니다.
 * :func:`local_response_norm`, :func:`adaptive_avg_pool2d`: 채널이 마지막 축인 배열용 LRN(논문 §3.3)과
   ``torch.nn.AdaptiveAvgPool2d`` 와 같은 구간 규칙의 적응형 평균 풀링.
-* :func:`sgd`, :func:`train_step`, :func:`fit`: optax 모멘텀 SGD(가중치 감쇠는 PyTorch 처럼 기울기에
-  더함, 논문 §5)와 ``nnx.jit`` 으로 컴파일한 학습 단계, 키를 명시적으로 넘기는 데이터 증강.
+* :func:`sgd`, :func:`augment`, :func:`train_step`, :func:`fit`: optax 모멘텀 SGD(가중치 감쇠는 PyTorch 처럼
+  기울기에 더함, 논문 §5), 키를 명시적으로 받는 증강, ``nnx.jit`` 으로 컴파일한 학습 스텝과 그것을 도는 짧은
+  루프. :func:`error_rate` 는 책의 다른 장과 같은 :func:`alexnetbook.evaluate.topk_errors` 로 틀린 수를 셉니다.
 
 이 모듈만 jax, flax, optax 를 불러옵니다(``pip install "alexnet-book[jax]"``). ``import alexnetbook`` 은
-이 모듈을 불러오지 않습니다.
+이 모듈을 불러오지 않습니다. ``nnx.view`` 를 쓰므로 Flax 0.12.4 이상이 필요합니다.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,13 +33,16 @@ from flax import nnx
 from jax import lax
 
 from .adaptive_pooling import adaptive_bins
-from .lrn import LocalResponseNorm as TorchLocalResponseNorm
+from .checks import check_float, check_int, check_tensor, check_type
+from .evaluate import topk_errors
 from .lrn import _check_args
 from .models import AlexNet as TorchAlexNet
+from .models import AlexNetConfig
 
 __all__ = [
     "AlexNet",
     "FitHistory",
+    "TORCH_LAYER_NAMES",
     "adaptive_avg_pool2d",
     "augment",
     "count_params",
@@ -47,6 +51,7 @@ __all__ = [
     "fit",
     "load_torch_state_dict",
     "local_response_norm",
+    "nchw_to_nhwc",
     "sgd",
     "train_step",
 ]
@@ -62,6 +67,12 @@ TORCH_LAYER_NAMES = {
     "classifier.fc7": "fc7",
     "classifier.fc8": "fc8",
 }
+
+
+def nchw_to_nhwc(images: torch.Tensor) -> np.ndarray:
+    """PyTorch 의 ``(N, C, H, W)`` 이미지 텐서를 이 모듈이 받는 ``(N, H, W, C)`` NumPy 배열(사본)로 바꿉니다."""
+    check_tensor(images, "images", dims=4)
+    return images.detach().cpu().permute(0, 2, 3, 1).numpy().copy()  # (N, C, H, W) -> (N, H, W, C)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,7 +92,7 @@ def local_response_norm(
     """채널이 **마지막 축** 인 배열의 국소 응답 정규화. 인자와 관례는 :func:`alexnetbook.lrn.local_response_norm` 과 같습니다.
 
     이웃 채널의 제곱합은 채널 축을 따라 미끄러지는 합(``lax.reduce_window``)으로 구합니다.
-    창이 채널 끝을 넘어가는 부분은 0으로 채우므로, 있는 채널만 더한 것과 같습니다.
+    창이 채널 끝을 넘어가는 부분은 0으로 패딩하므로, 있는 채널만 더한 것과 같습니다.
 
     Args:
         x: ``(N, H, W, C)`` 또는 ``(N, L, C)`` 배열.
@@ -97,7 +108,7 @@ def local_response_norm(
         ``x`` 와 같은 모양과 dtype 의 배열. 제곱합은 float32 이상에서 누적합니다.
 
     Raises:
-        ValueError: 인자가 잘못되었거나 ``x`` 가 3, 4차원이 아니거나 ``C`` 가 ``groups`` 로
+        TypeError, ValueError: 인자가 잘못되었을 때, ``x`` 가 3, 4차원이 아니거나 ``C`` 가 ``groups`` 로
             나누어떨어지지 않을 때.
     """
     _check_args(size, alpha, beta, k, convention, groups)
@@ -106,7 +117,7 @@ def local_response_norm(
         raise ValueError(f"x는 (N, H, W, C) 또는 (N, L, C) 모양이어야 합니다. 받은 모양: {x.shape}")
     c = x.shape[-1]
     if c % groups:
-        raise ValueError(f"x의 채널 수(마지막 축) {c} 가 groups={groups} 로 나누어떨어지지 않습니다.")
+        raise ValueError(f"x의 채널 수(마지막 축) {c}가 groups={groups}로 나누어떨어지지 않습니다.")
     if convention == "paper":
         before, after, scale = size // 2, size // 2, alpha
     else:
@@ -148,15 +159,15 @@ def adaptive_avg_pool2d(x: jax.Array, output_size: int | tuple[int, int]) -> jax
         ``(N, S_h, S_w, C)`` 배열.
 
     Raises:
-        ValueError: ``x`` 가 4차원이 아니거나 ``output_size`` 가 양의 정수가 아닐 때.
+        TypeError, ValueError: ``x`` 가 4차원이 아니거나 ``output_size`` 가 양의 정수(쌍)가 아닐 때.
     """
     x = jnp.asarray(x)
     if x.ndim != 4:
         raise ValueError(f"x는 (N, H, W, C) 모양이어야 합니다. 받은 모양: {x.shape}")
-    out_h, out_w = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
-    for value in (out_h, out_w):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"output_size는 양의 정수 또는 그 쌍이어야 합니다. 받은 값: {output_size!r}")
+    sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    if len(sizes) != 2:
+        raise ValueError(f"output_size는 정수 하나 또는 두 개여야 합니다. 받은 값: {output_size!r}")
+    out_h, out_w = (check_int(s, "output_size", minimum=1) for s in sizes)
     rows = jnp.asarray(_adaptive_pool_matrix(x.shape[1], out_h), dtype=x.dtype)
     cols = jnp.asarray(_adaptive_pool_matrix(x.shape[2], out_w), dtype=x.dtype)
     return jnp.einsum("ih,nhwc,jw->nijc", rows, x, cols)  # (N, H, W, C) -> (N, S_h, S_w, C)
@@ -168,114 +179,90 @@ def adaptive_avg_pool2d(x: jax.Array, output_size: int | tuple[int, int]) -> jax
 
 
 class AlexNet(nnx.Module):
-    """Flax NNX 로 쓴 AlexNet. 인자, 층 이름, 층 순서가 :class:`alexnetbook.models.AlexNet` 과 같습니다.
+    """Flax NNX 로 쓴 AlexNet. 구조는 :class:`alexnetbook.models.AlexNetConfig` 로 정하고, 층 이름과 순서가
+    :class:`alexnetbook.models.AlexNet` 과 같습니다.
 
     conv1, conv2 뒤에 ReLU → LRN → 최대 풀링(3×3, 보폭 2), conv5 뒤에 ReLU → 최대 풀링, 그다음
     적응형 평균 풀링과 펼치기, FC6·FC7 의 ReLU 뒤에 드롭아웃이 옵니다(논문 §3.3–§3.5, §4.2).
     ``groups=2`` 이면 conv2, conv4, conv5 가 ``feature_group_count=2`` 인 묶음 합성곱입니다.
 
-    PyTorch 모듈처럼 만든 직후에는 학습 모드(드롭아웃 켜짐)이고, ``model.eval()`` / ``model.train()``
-    으로 바꿉니다. 드롭아웃 마스크에 쓰는 난수 키는 ``rngs`` 의 ``"dropout"`` 흐름(없으면
-    ``"default"``)에서 갈라져 모듈 안에 상태로 저장됩니다.
+    드롭아웃은 ``nnx.Dropout`` (역드롭아웃)입니다. ``config.dropout_mode="paper"`` 이면 그 출력에 언제나
+    ``1 − p`` 를 곱합니다. 학습 때는 ``1/(1 − p)`` 배율이 상쇄되어 끄기만 하고, 테스트 때는 ``×(1 − p)`` 가
+    되므로 논문 §4.2 그대로입니다(:class:`alexnetbook.dropout.Dropout` 의 ``mode="paper"`` 와 같음).
+
+    만든 직후에는 학습 모드(드롭아웃 켜짐)입니다. ``model.eval()`` / ``model.train()`` 으로 모드를 바꾸거나,
+    ``nnx.view(model, deterministic=True)`` 로 매개변수를 공유하는 평가용 보기를 만듭니다. 드롭아웃 마스크의
+    난수 키는 ``rngs`` 의 ``"dropout"`` 흐름(없으면 ``"default"``)에서 갈라져 모듈 안에 상태로 저장됩니다.
 
     Args:
-        num_classes, dropout, groups, lrn, channels, hidden_features, conv1_kernel_size, conv1_stride,
-        conv1_padding, conv2_kernel_size, pool_output_size, lrn_convention: PyTorch 버전과 같습니다.
+        config: 구조 설정. ``None`` 이면 ``AlexNetConfig()`` (224 입력의 한 타워 AlexNet).
         param_dtype: 매개변수의 dtype(기본 float32).
         kernel_init, bias_init: 가중치와 편향의 초기화 함수(Flax 기본: LeCun 정규분포, 0). PyTorch 의
             기본 초기화와는 다릅니다. 곧바로 다른 가중치를 덮어쓸 때는 ``nnx.initializers.zeros_init()`` 이 빠릅니다.
         rngs: 매개변수 초기화(``"params"``)와 드롭아웃(``"dropout"``)에 쓸 ``nnx.Rngs``.
 
+    Attributes:
+        config: 이 모델의 :class:`AlexNetConfig`.
+        min_input_size: 받을 수 있는 가장 작은 입력 한 변.
+
     Raises:
-        ValueError: 인자가 잘못되었을 때.
+        TypeError: ``config`` 가 :class:`AlexNetConfig` 가 아닐 때.
     """
 
     def __init__(
         self,
-        num_classes: int = 1000,
-        dropout: float = 0.5,
-        groups: int = 1,
-        lrn: bool = True,
+        config: AlexNetConfig | None = None,
         *,
-        channels: Sequence[int] = (96, 256, 384, 384, 256),
-        hidden_features: int = 4096,
-        conv1_kernel_size: int = 11,
-        conv1_stride: int = 4,
-        conv1_padding: int = 2,
-        conv2_kernel_size: int = 5,
-        pool_output_size: int = 6,
-        lrn_convention: str = "torch",
         param_dtype: Any = jnp.float32,
         kernel_init: nnx.Initializer = nnx.initializers.lecun_normal(),
         bias_init: nnx.Initializer = nnx.initializers.zeros_init(),
         rngs: nnx.Rngs,
     ) -> None:
-        channels = tuple(channels)
-        # 설정 검사는 PyTorch 모델에 맡깁니다. 같은 인자로 meta 장치(값 없이 모양만 있는 텐서)에 만들어 보면
-        # 잘못된 인자에 똑같은 ValueError 가 나고, 최소 입력 크기도 같은 규칙으로 얻습니다(메모리를 쓰지 않음).
-        with torch.device("meta"):
-            reference = TorchAlexNet(
-                num_classes, dropout, groups, lrn, channels=channels, hidden_features=hidden_features,
-                conv1_kernel_size=conv1_kernel_size, conv1_stride=conv1_stride, conv1_padding=conv1_padding,
-                conv2_kernel_size=conv2_kernel_size, pool_output_size=pool_output_size, lrn_convention=lrn_convention,
-            )
-        self.min_input_size = reference.min_input_size
-        c1, c2, c3, c4, c5 = channels
-        self.groups = groups
-        self.channels = channels
-        self.pool_output_size = pool_output_size
-        self.lrn_convention = lrn_convention if lrn else None  # None 이면 LRN 없음
-
+        cfg = check_type(AlexNetConfig() if config is None else config, "config", AlexNetConfig)
+        self.config = cfg
+        self.min_input_size = cfg.min_input_size
+        c1, c2, c3, c4, c5 = cfg.channels
+        k1, k2, s = cfg.conv1_kernel_size, cfg.conv2_kernel_size, cfg.pool_output_size
         common = dict(param_dtype=param_dtype, kernel_init=kernel_init, bias_init=bias_init, rngs=rngs)
 
         def conv(cin: int, cout: int, size: int, stride: int = 1, pad: int = 0, g: int = 1) -> nnx.Conv:
-            return nnx.Conv(
-                cin, cout, (size, size), strides=(stride, stride), padding=((pad, pad), (pad, pad)),
-                feature_group_count=g, **common,
-            )
+            return nnx.Conv(cin, cout, (size, size), strides=(stride, stride), padding=((pad, pad), (pad, pad)),
+                            feature_group_count=g, **common)
 
-        self.conv1 = conv(3, c1, conv1_kernel_size, conv1_stride, conv1_padding)
-        self.conv2 = conv(c1, c2, conv2_kernel_size, pad=conv2_kernel_size // 2, g=groups)
-        self.conv3 = conv(c2, c3, 3, pad=1)  # 두 묶음(GPU)을 모두 봄
-        self.conv4 = conv(c3, c4, 3, pad=1, g=groups)
-        self.conv5 = conv(c4, c5, 3, pad=1, g=groups)
-        self.fc6 = nnx.Linear(c5 * pool_output_size * pool_output_size, hidden_features, **common)
-        self.drop6 = nnx.Dropout(dropout, rngs=rngs)
-        self.fc7 = nnx.Linear(hidden_features, hidden_features, **common)
-        self.drop7 = nnx.Dropout(dropout, rngs=rngs)
-        self.fc8 = nnx.Linear(hidden_features, num_classes, **common)
+        self.conv1 = conv(3, c1, k1, cfg.conv1_stride, cfg.conv1_padding)
+        self.conv2 = conv(c1, c2, k2, pad=k2 // 2, g=cfg.groups)
+        self.conv3 = conv(c2, c3, 3, pad=1)  # 두 묶음(타워)을 모두 봄
+        self.conv4 = conv(c3, c4, 3, pad=1, g=cfg.groups)
+        self.conv5 = conv(c4, c5, 3, pad=1, g=cfg.groups)
+        self.fc6 = nnx.Linear(c5 * s * s, cfg.hidden_features, **common)
+        self.drop6 = nnx.Dropout(cfg.dropout, rngs=rngs)
+        self.fc7 = nnx.Linear(cfg.hidden_features, cfg.hidden_features, **common)
+        self.drop7 = nnx.Dropout(cfg.dropout, rngs=rngs)
+        self.fc8 = nnx.Linear(cfg.hidden_features, cfg.num_classes, **common)
 
     @classmethod
-    def for_cifar(cls, *args: Any, rngs: nnx.Rngs, **kwargs: Any) -> AlexNet:
-        """32×32 이미지용 **축소판**. AlexNet 과 구조는 같지만 AlexNet 은 아닙니다.
+    def for_cifar(cls, *, rngs: nnx.Rngs, **overrides: Any) -> AlexNet:
+        """32×32 이미지용 **축소판** (:meth:`AlexNetConfig.cifar`). AlexNet 과 구조는 같지만 AlexNet 은 아닙니다.
 
-        위치 인자와 ``num_classes``, ``dropout``, ``groups``, ``lrn``, ``channels``, ``hidden_features``,
-        ``pool_output_size`` 는 :meth:`alexnetbook.models.AlexNet.for_cifar` 와 같고, 설정도 그 메서드에서
-        읽어 옵니다. ``param_dtype``, ``kernel_init``, ``bias_init`` 는 이 클래스의 생성자로 넘깁니다.
+        ``param_dtype``, ``kernel_init``, ``bias_init`` 는 생성자로, 나머지 ``overrides`` 는
+        :meth:`AlexNetConfig.cifar` 로 넘깁니다.
         """
-        flax_kwargs = {name: kwargs.pop(name) for name in ("param_dtype", "kernel_init", "bias_init") if name in kwargs}
-        with torch.device("meta"):
-            reference = TorchAlexNet.for_cifar(*args, **kwargs)
-        return cls(**_config_of(reference), **flax_kwargs, rngs=rngs)
+        flax_kwargs = {k: overrides.pop(k) for k in ("param_dtype", "kernel_init", "bias_init") if k in overrides}
+        return cls(AlexNetConfig.cifar(**overrides), **flax_kwargs, rngs=rngs)
 
     @classmethod
     def from_torch(cls, torch_model: TorchAlexNet, *, rngs: nnx.Rngs) -> AlexNet:
-        """PyTorch :class:`alexnetbook.models.AlexNet` 과 설정과 가중치가 같은 Flax 모델을 만듭니다.
+        """PyTorch :class:`alexnetbook.models.AlexNet` 과 설정(``torch_model.config``)과 가중치가 같은 모델을 만듭니다.
 
-        설정(채널, 묶음 수, LRN 관례, 드롭아웃 확률, conv1 모양 등)은 ``torch_model`` 의 층에서 읽고,
-        매개변수는 PyTorch 가중치와 같은 dtype 의 0으로 만든 뒤(큰 난수 초기화를 건너뜀)
+        매개변수는 PyTorch 가중치와 같은 dtype 의 0으로 만든 뒤(난수 초기화를 건너뜀)
         :func:`load_torch_state_dict` 로 채웁니다. 학습/평가 모드는 옮기지 않습니다(만든 직후는 학습 모드).
 
         Raises:
             TypeError: ``torch_model`` 이 :class:`alexnetbook.models.AlexNet` 이 아닐 때.
         """
-        config = _config_of(torch_model)
-        model = cls(
-            **config,
-            param_dtype=_to_numpy(torch_model.features.conv1.bias).dtype,  # float64 PyTorch 모델이면 float64
-            kernel_init=nnx.initializers.zeros_init(),
-            rngs=rngs,
-        )
+        check_type(torch_model, "torch_model", TorchAlexNet)
+        dtype = torch_model.features.conv1.bias.detach().cpu().numpy().dtype  # float64 모델이면 float64
+        model = cls(torch_model.config, param_dtype=dtype, kernel_init=nnx.initializers.zeros_init(), rngs=rngs)
         return load_torch_state_dict(model, torch_model.state_dict())
 
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -289,57 +276,35 @@ class AlexNet(nnx.Module):
             raise ValueError(f"x는 (N, H, W, 3) NHWC 모양이어야 합니다. 받은 모양: {x.shape}")
         if x.shape[-1] != 3:
             raise ValueError(
-                f"x는 채널이 마지막인 (N, H, W, 3) 이어야 합니다. 받은 모양: {x.shape}. "
-                "PyTorch 의 (N, 3, H, W) 배치는 x.transpose(0, 2, 3, 1) 로 바꿔 넘기세요."
+                f"x는 채널이 마지막인 (N, H, W, 3)이어야 합니다. 받은 모양: {x.shape}. "
+                "PyTorch의 (N, 3, H, W) 배치는 x.transpose(0, 2, 3, 1)로 바꿔 넘기세요."
             )
         if min(x.shape[1], x.shape[2]) < self.min_input_size:
             raise ValueError(
                 f"x의 높이와 너비는 {self.min_input_size} 이상이어야 합니다(이 신경망의 최소 입력 크기). "
                 f"받은 크기: {x.shape[1]}×{x.shape[2]}"
             )
+        cfg = self.config
 
         def pool(h: jax.Array) -> jax.Array:
             return nnx.max_pool(h, window_shape=(3, 3), strides=(2, 2), padding="VALID")
 
         def norm(h: jax.Array) -> jax.Array:  # 논문 §3.3의 n=5, α=1e-4, β=0.75, k=2 (PyTorch 모델과 같음)
-            if self.lrn_convention is None:
-                return h
-            return local_response_norm(h, 5, 1e-4, 0.75, 2.0, self.lrn_convention, self.groups)
+            return local_response_norm(h, 5, 1e-4, 0.75, 2.0, cfg.lrn_convention, cfg.groups) if cfg.lrn else h
+
+        def drop(layer: nnx.Dropout, h: jax.Array) -> jax.Array:
+            return layer(h) * (1.0 - cfg.dropout) if cfg.dropout_mode == "paper" else layer(h)
 
         x = pool(norm(nnx.relu(self.conv1(x))))
         x = pool(norm(nnx.relu(self.conv2(x))))
         x = nnx.relu(self.conv3(x))
         x = nnx.relu(self.conv4(x))
         x = pool(nnx.relu(self.conv5(x)))
-        x = adaptive_avg_pool2d(x, self.pool_output_size)
+        x = adaptive_avg_pool2d(x, cfg.pool_output_size)
         x = x.reshape(x.shape[0], -1)  # (N, S, S, C) -> (N, S*S*C): H, W, C 순서로 펼침
-        x = self.drop6(nnx.relu(self.fc6(x)))
-        x = self.drop7(nnx.relu(self.fc7(x)))
+        x = drop(self.drop6, nnx.relu(self.fc6(x)))
+        x = drop(self.drop7, nnx.relu(self.fc7(x)))
         return self.fc8(x)
-
-
-def _config_of(torch_model: TorchAlexNet) -> dict[str, Any]:
-    """PyTorch :class:`alexnetbook.models.AlexNet` 의 층에서 생성자 인자를 읽습니다."""
-    if not isinstance(torch_model, TorchAlexNet):
-        raise TypeError(f"torch_model은 alexnetbook.models.AlexNet 이어야 합니다. 받은 타입: {type(torch_model).__name__}")
-    f, c = torch_model.features, torch_model.classifier
-    convs = [getattr(f, f"conv{i}") for i in range(1, 6)]
-    pool_size = torch_model.avgpool.output_size
-    lrn = isinstance(f.norm1, TorchLocalResponseNorm)  # LRN 이 없으면 nn.Identity
-    return dict(
-        num_classes=c.fc8.out_features,
-        dropout=c.drop6.p,
-        groups=convs[1].groups,
-        lrn=lrn,
-        channels=[conv.out_channels for conv in convs],
-        hidden_features=c.fc6.out_features,
-        conv1_kernel_size=convs[0].kernel_size[0],
-        conv1_stride=convs[0].stride[0],
-        conv1_padding=convs[0].padding[0],
-        conv2_kernel_size=convs[1].kernel_size[0],
-        pool_output_size=pool_size if isinstance(pool_size, int) else pool_size[0],
-        lrn_convention=f.norm1.convention if lrn else "torch",
-    )
 
 
 def count_params(model: nnx.Module) -> int:
@@ -360,6 +325,11 @@ def _to_numpy(value: Any) -> np.ndarray:
     return np.array(value, copy=True)
 
 
+def _check_shape(key: str, array: np.ndarray, shape: tuple[int, ...]) -> None:
+    if tuple(array.shape) != tuple(shape):
+        raise ValueError(f"{key}의 모양은 {tuple(shape)}이어야 합니다(모델 설정 기준). 받은 모양: {tuple(array.shape)}")
+
+
 def load_torch_state_dict(model: AlexNet, state_dict: Mapping[str, Any]) -> AlexNet:
     """PyTorch :class:`alexnetbook.models.AlexNet` 의 ``state_dict`` 를 Flax 모델로 옮깁니다(제자리에서).
 
@@ -372,7 +342,7 @@ def load_torch_state_dict(model: AlexNet, state_dict: Mapping[str, Any]) -> Alex
     값은 모델 매개변수의 dtype 으로 바꿔 넣습니다. ``nnx.eval_shape`` 로 만든 모델에도 쓸 수 있습니다.
 
     Args:
-        model: 같은 설정(channels, groups, pool_output_size 등)으로 만든 :class:`AlexNet`.
+        model: 같은 설정으로 만든 :class:`AlexNet`.
         state_dict: ``features.conv1.weight`` … ``classifier.fc8.bias`` 열여섯 개를 담은 매핑.
             값은 ``torch.Tensor`` 또는 NumPy 배열.
 
@@ -383,31 +353,27 @@ def load_torch_state_dict(model: AlexNet, state_dict: Mapping[str, Any]) -> Alex
         TypeError: ``model`` 이 :class:`AlexNet` 이 아닐 때.
         ValueError: 키가 빠졌거나 남을 때, 모양이 설정과 다를 때(기대한 모양을 알려 줍니다).
     """
-    if not isinstance(model, AlexNet):
-        raise TypeError(f"model은 alexnetbook.flax_alexnet.AlexNet 이어야 합니다. 받은 타입: {type(model).__name__}")
+    check_type(model, "model", AlexNet)
     expected = {f"{prefix}.{p}" for prefix in TORCH_LAYER_NAMES for p in ("weight", "bias")}
     missing, unexpected = sorted(expected - set(state_dict)), sorted(set(state_dict) - expected)
     if missing or unexpected:
-        raise ValueError(f"state_dict 의 키가 맞지 않습니다. 빠진 키: {missing}, 남는 키: {unexpected}")
+        raise ValueError(f"state_dict의 키가 맞지 않습니다. 빠진 키: {missing}, 남는 키: {unexpected}")
+    c, s = model.config.channels[-1], model.config.pool_output_size
     converted: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for prefix, name in TORCH_LAYER_NAMES.items():
         layer = getattr(model, name)
-        kernel_shape = tuple(layer.kernel.shape)
+        shape = tuple(layer.kernel.shape)  # 합성곱 (kH, kW, I/G, O), 완전 연결 (in, out)
         weight = _to_numpy(state_dict[f"{prefix}.weight"])
         bias = _to_numpy(state_dict[f"{prefix}.bias"])
         if isinstance(layer, nnx.Conv):
-            torch_shape = (kernel_shape[3], kernel_shape[2], kernel_shape[0], kernel_shape[1])
-            _check_shape(f"{prefix}.weight", weight, torch_shape)
+            _check_shape(f"{prefix}.weight", weight, (shape[3], shape[2], shape[0], shape[1]))
             kernel = weight.transpose(2, 3, 1, 0)  # (O, I/G, kH, kW) -> (kH, kW, I/G, O)
         elif name == "fc6":
-            c, s = model.channels[-1], model.pool_output_size
-            torch_shape = (kernel_shape[1], c * s * s)
-            _check_shape(f"{prefix}.weight", weight, torch_shape)
+            _check_shape(f"{prefix}.weight", weight, (shape[1], c * s * s))
             kernel = weight.reshape(-1, c, s, s)  # (out, C*S*S) -> (out, C, S, S)
             kernel = kernel.transpose(2, 3, 1, 0).reshape(s * s * c, -1)  # -> (S, S, C, out) -> (S*S*C, out)
         else:
-            torch_shape = (kernel_shape[1], kernel_shape[0])
-            _check_shape(f"{prefix}.weight", weight, torch_shape)
+            _check_shape(f"{prefix}.weight", weight, (shape[1], shape[0]))
             kernel = weight.T  # (out, in) -> (in, out)
         _check_shape(f"{prefix}.bias", bias, tuple(layer.bias.shape))
         converted[name] = (kernel, bias)
@@ -418,13 +384,8 @@ def load_torch_state_dict(model: AlexNet, state_dict: Mapping[str, Any]) -> Alex
     return model
 
 
-def _check_shape(key: str, array: np.ndarray, shape: tuple[int, ...]) -> None:
-    if tuple(array.shape) != tuple(shape):
-        raise ValueError(f"{key} 의 모양은 {tuple(shape)} 이어야 합니다(모델 설정 기준). 받은 모양: {tuple(array.shape)}")
-
-
 # ---------------------------------------------------------------------------------------------
-# 학습: optax SGD, 명시적 키로 하는 증강, nnx.jit 학습 단계
+# 학습과 평가: optax SGD, 명시적 키로 하는 증강, nnx.jit 학습 스텝
 # ---------------------------------------------------------------------------------------------
 
 
@@ -435,11 +396,9 @@ def sgd(learning_rate: float, momentum: float = 0.9, weight_decay: float = 5e-4)
     결합된 가중치 감쇠). 순서를 바꿔 ``sgd`` 뒤에 두면 학습률이 곱해지지 않은 ``λw`` 가 갱신량에 더해져
     가중치가 오히려 커지는 쪽으로 움직입니다. 편향도 감쇠합니다(PyTorch 기본과 같음).
     """
-    if learning_rate <= 0 or not 0 <= momentum < 1 or weight_decay < 0:
-        raise ValueError(
-            f"learning_rate > 0, 0 <= momentum < 1, weight_decay >= 0 이어야 합니다: "
-            f"{learning_rate}, {momentum}, {weight_decay}"
-        )
+    check_float(learning_rate, "learning_rate", minimum=0.0, open_min=True)
+    check_float(momentum, "momentum", minimum=0.0, maximum=1.0, open_max=True)
+    check_float(weight_decay, "weight_decay", minimum=0.0)
     return optax.chain(
         optax.add_decayed_weights(weight_decay),  # g <- g + λw
         optax.sgd(learning_rate, momentum=momentum),  # b <- μb + g;  갱신량 -lr·b
@@ -452,23 +411,21 @@ def augment(key: jax.Array, images: jax.Array, padding: int = 4) -> jax.Array:
 
     논문 §4.1의 무작위 자르기와 좌우 반전을 32×32 에 맞춰 줄인 것입니다. 난수는 전역 상태가 아니라
     인자로 받은 ``key`` 하나에서 나오므로, 같은 키를 넣으면 언제나 같은 결과가 나옵니다.
-    ``jax.jit`` 으로 컴파일되어 있고(``padding`` 은 정적 인자), :func:`train_step` 안에서도 그대로 씁니다.
 
     Args:
         key: ``jax.random.key`` 로 만든 키.
         images: ``(N, H, W, C)`` 배열(평균을 뺀 뒤라면 0 이 평균 픽셀입니다).
-        padding: 각 변에 덧댈 픽셀 수. 0 이면 반전만 합니다.
+        padding: 각 변의 패딩 픽셀 수(정적 인자). 0 이면 반전만 합니다.
 
     Returns:
         ``images`` 와 같은 모양의 배열.
 
     Raises:
-        ValueError: ``images`` 가 4차원이 아니거나 ``padding`` 이 음수일 때.
+        TypeError, ValueError: ``images`` 가 4차원이 아니거나 ``padding`` 이 0 이상의 정수가 아닐 때.
     """
     if images.ndim != 4:
         raise ValueError(f"images는 (N, H, W, C) 모양이어야 합니다. 받은 모양: {images.shape}")
-    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
-        raise ValueError(f"padding은 0 이상의 정수여야 합니다. 받은 값: {padding!r}")
+    check_int(padding, "padding", minimum=0)
     n, h, w, c = images.shape
     flip_key, crop_key = jax.random.split(key)
     flip = jax.random.bernoulli(flip_key, 0.5, (n,))
@@ -496,7 +453,7 @@ def train_step(
     labels: jax.Array,
     key: jax.Array | None = None,
 ) -> jax.Array:
-    """한 번의 SGD 단계(``nnx.jit`` 으로 컴파일). ``model`` 과 ``optimizer`` 를 제자리에서 갱신합니다.
+    """학습 한 스텝(``nnx.jit`` 으로 컴파일). ``model`` 과 ``optimizer`` 를 제자리에서 갱신합니다.
 
     ``key`` 가 있으면 그 키로 :func:`augment` 를 먼저 적용합니다. 드롭아웃 마스크의 키는 인자로 받지 않고
     모델 안의 ``nnx.Rngs`` 흐름에서 꺼내며, 흐름의 카운터가 늘어난 것도 ``nnx.jit`` 이 모델에 돌려 씁니다.
@@ -516,22 +473,35 @@ def _logits(model: nnx.Module, images: jax.Array) -> jax.Array:
     return model(images)
 
 
-def error_rate(model: AlexNet, images: jax.Array, labels: jax.Array, *, batch_size: int = 500) -> float:
-    """평가 모드(드롭아웃 끔)에서 top-1 오류율(0–1). 끝나면 원래 모드로 되돌립니다."""
-    was_training = not model.drop6.deterministic
-    model.eval()
+def error_rate(model: AlexNet, images: np.ndarray | jax.Array, labels: Any, *, batch_size: int = 500) -> float:
+    """드롭아웃을 끈 top-1 오류율(0–1). 틀린 수는 책의 다른 장과 같은 :func:`alexnetbook.evaluate.topk_errors` 로 셉니다.
+
+    ``nnx.view(model, deterministic=True)`` 로 매개변수를 공유하는 평가용 보기를 만들어 쓰므로 ``model`` 의
+    학습/평가 모드는 바뀌지 않습니다.
+
+    Args:
+        model: :class:`AlexNet`.
+        images: ``(N, H, W, 3)`` 배열.
+        labels: ``(N,)`` 정수 레이블(NumPy, JAX 배열 또는 ``torch.Tensor``).
+        batch_size: 한 번에 계산할 이미지 수(결과에는 영향이 없음).
+    """
+    check_type(model, "model", AlexNet)
+    check_int(batch_size, "batch_size", minimum=1)
+    targets = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+    if len(images) != len(targets) or len(targets) == 0:
+        raise ValueError(f"images와 labels는 길이가 같고 비어 있지 않아야 합니다: {len(images)}, {len(targets)}")
+    eval_model = nnx.view(model, deterministic=True)
     wrong = 0
-    for start in range(0, len(images), batch_size):
-        logits = _logits(model, jnp.asarray(images[start:start + batch_size]))
-        wrong += int((logits.argmax(axis=1) != jnp.asarray(labels[start:start + batch_size])).sum())
-    if was_training:
-        model.train()
-    return wrong / len(images)
+    for start in range(0, len(targets), batch_size):
+        logits = _logits(eval_model, jnp.asarray(images[start:start + batch_size]))  # (B, K)
+        scores = torch.from_numpy(np.array(logits))  # JAX → torch (쓰기 가능한 사본)
+        wrong += topk_errors(scores, targets[start:start + batch_size], (1,))[1]
+    return wrong / len(targets)
 
 
 @dataclass
 class FitHistory:
-    """:func:`fit` 의 기록: 단계별 손실과 에폭별 평균 손실."""
+    """:func:`fit` 의 기록: 스텝별 손실과 에폭별 평균 손실."""
 
     step_losses: list[float] = field(default_factory=list)
     epoch_losses: list[float] = field(default_factory=list)
@@ -550,13 +520,14 @@ def fit(
     seed: int = 0,
     use_augment: bool = True,
 ) -> FitHistory:
-    """:func:`sgd` 와 :func:`train_step` 으로 에폭 단위 학습을 합니다(모델은 제자리에서 바뀜).
+    """:func:`sgd` 와 :func:`train_step` 으로 에폭 단위 학습을 합니다(매개변수는 제자리에서 바뀜).
 
+    드롭아웃을 켠 보기 ``nnx.view(model, deterministic=False)`` 로 학습하므로 ``model`` 의 모드는 그대로입니다.
     배치 순서와 증강의 난수는 모두 ``jax.random.key(seed)`` 에서 ``split`` 으로 갈라져 나옵니다.
     ``jit`` 은 배열 모양마다 따로 컴파일하므로, 마지막의 모자란 배치는 버려 모양을 하나로 둡니다.
 
     Args:
-        model: 학습할 :class:`AlexNet` (학습 모드로 바꿉니다).
+        model: 학습할 :class:`AlexNet`.
         images: ``(N, H, W, 3)`` 실수 배열(전처리 완료).
         labels: ``(N,)`` 정수 레이블.
         epochs: 에폭 수.
@@ -565,35 +536,30 @@ def fit(
         seed: 배치 순서와 증강의 시드.
         use_augment: ``True`` 이면 배치마다 :func:`augment` 를 적용합니다.
 
-    Returns:
-        :class:`FitHistory`.
-
     Raises:
-        ValueError: 모양이나 인자가 잘못되었을 때. 손실이 NaN/inf 가 되면 RuntimeError.
+        TypeError, ValueError: 모양이나 인자가 잘못되었을 때. RuntimeError: 손실이 NaN/inf 가 되었을 때.
     """
+    check_type(model, "model", AlexNet)
     if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(
-            f"images는 (N, H, W, 3), labels는 (N,) 이어야 합니다. 받은 모양: {images.shape}, {labels.shape}"
-        )
-    if epochs < 1 or not 1 <= batch_size <= len(images):
-        raise ValueError(f"epochs 는 1 이상, batch_size 는 1 이상 N={len(images)} 이하여야 합니다: {epochs}, {batch_size}")
+        raise ValueError(f"images는 (N, H, W, 3), labels는 (N,)이어야 합니다. 받은 모양: {images.shape}, {labels.shape}")
+    check_int(epochs, "epochs", minimum=1)
+    check_int(batch_size, "batch_size", minimum=1, maximum=len(images))
+    check_int(seed, "seed", minimum=0)
+    train_model = nnx.view(model, deterministic=False)
+    optimizer = nnx.Optimizer(train_model, sgd(lr, momentum, weight_decay), wrt=nnx.Param)
     images, labels = jnp.asarray(images), jnp.asarray(labels)
-    optimizer = nnx.Optimizer(model, sgd(lr, momentum, weight_decay), wrt=nnx.Param)
-    model.train()
     key = jax.random.key(seed)
     history = FitHistory()
     steps = len(images) // batch_size
     for epoch in range(1, epochs + 1):
         key, order_key = jax.random.split(key)
         order = jax.random.permutation(order_key, len(images))
-        total = 0.0
         for step in range(steps):
             idx = order[step * batch_size:(step + 1) * batch_size]
             key, aug_key = jax.random.split(key)
-            loss = float(train_step(model, optimizer, images[idx], labels[idx], aug_key if use_augment else None))
+            loss = float(train_step(train_model, optimizer, images[idx], labels[idx], aug_key if use_augment else None))
             if not math.isfinite(loss):
-                raise RuntimeError(f"에폭 {epoch} 에서 손실이 {loss} 가 되었습니다(학습률 {lr} 이 너무 큽니다).")
+                raise RuntimeError(f"에폭 {epoch}에서 손실이 {loss}가 되었습니다(학습률 {lr}이 너무 큽니다).")
             history.step_losses.append(loss)
-            total += loss
-        history.epoch_losses.append(total / steps)
+        history.epoch_losses.append(sum(history.step_losses[-steps:]) / steps)
     return history

@@ -22,11 +22,13 @@ bfloat16/float16 입력은 float32 로 계산하고 입력 dtype 으로 돌려�
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterator
 
 import torch
+import torch.fx
 from torch import Tensor, nn
+
+from .checks import check_choice, check_float, check_int, check_tensor
 
 __all__ = ["CONVENTIONS", "LocalResponseNorm", "local_response_norm"]
 
@@ -36,30 +38,27 @@ CONVENTIONS = ("paper", "torch")
 def _check_args(size: int, alpha: float, beta: float, k: float, convention: str, groups: int) -> None:
     """:func:`local_response_norm` 과 :class:`LocalResponseNorm` 의 인자를 검사합니다.
 
+    검사는 :mod:`alexnetbook.checks` 에 맡깁니다. 오류 문장은 인자의 이름으로 시작합니다.
+
     Args:
-        size: 1 이상의 정수(bool 은 거부).
-        alpha: 0 이상의 실수.
-        beta: 0 이상의 실수.
-        k: 0 이상의 실수.
+        size: 1 이상의 정수(bool 은 거부, NumPy 정수 허용).
+        alpha: 0 이상의 유한한 실수.
+        beta: 0 이상의 유한한 실수.
+        k: 0 이상의 유한한 실수.
         convention: :data:`CONVENTIONS` 중 하나.
-        groups: 1 이상의 정수(bool 은 거부).
+        groups: 1 이상의 정수(bool 은 거부, NumPy 정수 허용).
 
     Raises:
-        TypeError: ``alpha``, ``beta``, ``k`` 가 실수(int, float, NumPy 실수)가 아닐 때(예: 문자열 ``"1e-4"``).
-        ValueError: ``size`` 나 ``groups`` 가 1 이상의 정수가 아니거나, ``alpha``, ``beta``, ``k`` 가
-            음수 또는 NaN 이거나, ``convention`` 을 모를 때.
+        TypeError: ``size`` 나 ``groups`` 가 정수가 아니거나(``2.0``, ``True``), ``alpha``, ``beta``, ``k`` 가
+            실수(int, float, NumPy 실수)가 아닐 때(예: 문자열 ``"1e-4"``).
+        ValueError: ``size`` 나 ``groups`` 가 1 보다 작거나, ``alpha``, ``beta``, ``k`` 가 음수, NaN, 무한대이거나,
+            ``convention`` 을 모를 때.
     """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"size는 1 이상의 정수여야 합니다. 받은 값: {size!r}")
+    check_int(size, "size", minimum=1)
     for name, value in (("alpha", alpha), ("beta", beta), ("k", k)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{name}는 실수(int 또는 float)여야 합니다. 받은 값: {value!r} ({type(value).__name__})")
-        if not value >= 0:  # NaN 도 거부합니다
-            raise ValueError(f"{name}는 0 이상이어야 합니다. 받은 값: {value!r}")
-    if convention not in CONVENTIONS:
-        raise ValueError(f"convention은 {CONVENTIONS} 중 하나여야 합니다. 받은 값: {convention!r}")
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"groups는 1 이상의 정수여야 합니다. 받은 값: {groups!r}")
+        check_float(value, name, minimum=0.0)
+    check_choice(convention, "convention", CONVENTIONS)
+    check_int(groups, "groups", minimum=1)
 
 
 def _shifts(length: int, before: int, after: int) -> Iterator[tuple[int, int, int]]:
@@ -89,17 +88,20 @@ def _window_sum(values: Tensor, before: int, after: int) -> Tensor:
     return out
 
 
-def _denominator(xg: Tensor, before: int, after: int, scale: float, k: float) -> Tensor:
-    """``D_c = k + scale * sum_{j=c-before}^{c+after} a_j**2`` 를 새 버퍼 하나에 계산합니다.
+def _denominator(
+    xg: Tensor, before: int, after: int, scale: float, k: float, out: Tensor | None = None
+) -> Tensor:
+    """``D_c = k + scale * sum_{j=c-before}^{c+after} a_j**2`` 를 새 버퍼 하나(또는 ``out``)에 계산합니다.
 
     제곱 텐서를 따로 만들지 않고 ``addcmul_`` 로 ``scale * a_j**2`` 를 바로 쌓은 뒤, ``k`` 는 마지막에
     한 번만 더합니다(``k`` 에 작은 항을 하나씩 더하면 반올림 오차가 그만큼 쌓입니다).
 
     Args:
         xg: ``(N, G, C/G, *S)``. 창은 dim 2(묶음 안의 채널) 방향입니다.
+        out: 주면 새 버퍼 대신 여기에 씁니다(``xg`` 와 같은 모양과 dtype).
     """
     zero = xg.new_zeros(())
-    denom = torch.addcmul(zero, xg, xg, value=scale)  # 창의 가운데 scale * a_c**2: 새 버퍼
+    denom = torch.addcmul(zero, xg, xg, value=scale, out=out)  # 창의 가운데 scale * a_c**2: 새 버퍼 또는 out
     for dst, src, length in _shifts(xg.shape[2], before, after):
         neighbour = xg.narrow(2, src, length)
         denom.narrow(2, dst, length).addcmul_(neighbour, neighbour, value=scale)
@@ -122,6 +124,11 @@ class _LocalResponseNormFunction(torch.autograd.Function):
     순전파가 저장하는 것은 ``x``, ``P = D**-beta``, ``R = a * D**(-beta-1) = b / D`` 셋입니다. 그러면
     역전파는 ``dL/da_j = g_j * P_j + coef * a_j * sum_{c: j in 창(c)} g_c * R_c`` (``coef = -2 * s * beta``)
     를 곱셈 몇 번과 창 합 한 번으로 끝냅니다.
+
+    출력 ``b`` 는 ``(N, C, *S)`` 모양의 새 버퍼에 바로 쓰고 그 버퍼를 돌려줍니다. ``(N, G, C/G, *S)`` 로 계산한
+    결과를 ``flatten`` 해서 돌려주면 함수 안에서 만든 텐서의 **뷰** 가 되는데, autograd 는 그런 출력을 제자리에서
+    고치는 것(예: 뒤따르는 ``nn.ReLU(inplace=True)``)을 막습니다. 저장한 ``P`` 와 ``R`` 은 출력과 다른 버퍼라서
+    출력을 제자리에서 고쳐도 역전파가 틀리지 않습니다.
     """
 
     @staticmethod
@@ -129,11 +136,13 @@ class _LocalResponseNormFunction(torch.autograd.Function):
         xg = _grouped(x, groups)  # (N, G, C/G, *S)
         denom = _denominator(xg, before, after, scale, k)  # D
         power = denom.pow(-beta)  # P = D**-beta
-        out = xg * power  # b = a * P
+        result = torch.empty_like(x, dtype=xg.dtype)  # (N, C, *S): 돌려줄 출력, 뷰가 아닌 새 버퍼(x 의 메모리 배치)
+        out = result.unflatten(1, xg.shape[1:3])  # (N, C, *S) -> (N, G, C/G, *S): result 의 뷰
+        torch.mul(xg, power, out=out)  # b = a * P 를 result 에 바로 씁니다
         ratio = torch.div(out, denom, out=denom)  # R = b / D: D 의 버퍼를 재사용합니다
         ctx.save_for_backward(x, power, ratio)
         ctx.params = (before, after, scale, beta, k, groups)
-        return out.flatten(1, 2).to(x.dtype)  # (N, G, C/G, *S) -> (N, C, *S)
+        return result.to(x.dtype)  # float32/64 는 result 그대로, bfloat16/float16 은 복사본
 
     @staticmethod
     def backward(ctx, grad_output: Tensor) -> tuple[Tensor | None, ...]:
@@ -182,17 +191,13 @@ def local_response_norm(
         ``x`` 와 같은 모양과 dtype 의 텐서. 제곱합은 float32 이상에서 누적합니다.
 
     Raises:
-        TypeError: ``x`` 가 텐서가 아니거나 실수 dtype 이 아닐 때, ``alpha``, ``beta``, ``k`` 가 실수가 아닐 때.
-        ValueError: 인자가 잘못되었거나 ``x`` 의 차원이 3 또는 4가 아닐 때,
+        TypeError: ``x`` 가 텐서가 아니거나 실수 dtype 이 아닐 때, ``size``, ``groups`` 가 정수가 아니거나
+            ``alpha``, ``beta``, ``k`` 가 실수가 아닐 때.
+        ValueError: 인자가 범위를 벗어났거나 ``x`` 의 차원이 3 또는 4가 아닐 때,
             ``C`` 가 ``groups`` 로 나누어떨어지지 않을 때.
     """
     _check_args(size, alpha, beta, k, convention, groups)
-    if not isinstance(x, Tensor):
-        raise TypeError(f"x는 torch.Tensor 여야 합니다. 받은 타입: {type(x).__name__}")
-    if x.dim() not in (3, 4):
-        raise ValueError(f"x는 (N, C, H, W) 또는 (N, C, L) 모양이어야 합니다. 받은 모양: {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise TypeError(f"x는 실수 텐서여야 합니다. 받은 dtype: {x.dtype}")
+    check_tensor(x, "x", dims=(3, 4), floating=True)  # (N, C, H, W) 또는 (N, C, L)
     channels = x.shape[1]
     if channels % groups:
         raise ValueError(f"x의 채널 수 {channels} 가 groups={groups} 로 나누어떨어지지 않습니다.")
@@ -203,10 +208,18 @@ def local_response_norm(
 
     if torch.is_grad_enabled() and x.requires_grad:
         return _LocalResponseNormFunction.apply(x, before, after, scale, beta, k, groups)
-    # 기울기가 필요 없으면 분모 버퍼 하나를 제자리에서 결과로 바꿉니다(새 버퍼 1개).
+    # 기울기가 필요 없으면 분모 버퍼 하나를 제자리에서 결과로 바꿉니다(새 버퍼 1개). 그 버퍼를 (N, C, *S) 로
+    # 만들어 돌려주므로 결과는 뷰가 아닙니다(no_grad 에서 만든 뷰는 나중에 제자리에서 고칠 수 없습니다).
     xg = _grouped(x, groups)  # (N, G, C/G, *S)
-    out = _denominator(xg, before, after, scale, k).pow_(-beta).mul_(xg)
-    return out.flatten(1, 2).to(x.dtype)  # (N, G, C/G, *S) -> (N, C, *S)
+    result = torch.empty_like(x, dtype=xg.dtype)  # (N, C, *S): 돌려줄 새 버퍼(x 의 메모리 배치)
+    denom = result.unflatten(1, xg.shape[1:3])  # (N, C, *S) -> (N, G, C/G, *S): result 의 뷰
+    _denominator(xg, before, after, scale, k, out=denom).pow_(-beta).mul_(xg)
+    return result.to(x.dtype)  # float32/64 는 result 그대로, bfloat16/float16 은 복사본
+
+
+# FX 추적(torch.fx, torchvision 의 create_feature_extractor)은 이 함수 안으로 들어가지 않고 호출 한 번으로
+# 기록합니다. 함수 안의 입력 검사와 사용자 정의 autograd 함수는 추적할 수 없는 파이썬 분기이기 때문입니다.
+torch.fx.wrap("local_response_norm")
 
 
 class LocalResponseNorm(nn.Module):
@@ -225,7 +238,7 @@ class LocalResponseNorm(nn.Module):
         - Output: 입력과 같음
 
     Raises:
-        TypeError: ``alpha``, ``beta``, ``k`` 가 실수가 아닐 때.
+        TypeError: ``size``, ``groups`` 가 정수가 아니거나 ``alpha``, ``beta``, ``k`` 가 실수가 아닐 때.
         ValueError: 인자가 범위를 벗어나거나 ``convention`` 을 모를 때.
     """
 

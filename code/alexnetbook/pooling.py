@@ -1,8 +1,9 @@
 """최대 풀링(max pooling)을 NumPy 로 처음부터: im2col/col2im 과 순전파·역전파(논문 §3.4의 겹치는 풀링).
 
 배열은 모두 PyTorch 와 같은 ``(N, C, H, W)`` 순서입니다. 기호는 논문을 따릅니다: 창(window) 크기 ``z``
-(코드에서는 ``kernel_size``, ``k``), 창 사이 간격 ``s`` (``stride``), 덧대기 ``p`` (``padding``).
-출력 크기는 ``(H + 2p - k) // s + 1`` 입니다.
+(코드에서는 ``kernel_size``, ``k``), 보폭 ``s`` (``stride``), 패딩 ``p`` (``padding``).
+출력 크기는 ``(H + 2p - k) // s + 1`` 입니다(:func:`pooling_output_size`, 합성곱과 함께 쓰는 공식이라
+:mod:`alexnetbook.shapes` 에 있습니다). 풀링 층은 ``ceil_mode=True`` 로 올림도 할 수 있습니다.
 
 두 가지 구현을 함께 둡니다.
 
@@ -19,83 +20,48 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import check_int, check_type
+from .shapes import check_pooling_padding, pooling_output_size
+
 __all__ = ["Im2colMaxPool2d", "MaxPool2d", "col2im", "im2col", "pooling_output_size"]
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    """``value`` 가 ``minimum`` 이상의 정수인지 확인합니다(bool 은 거부)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}는 {minimum} 이상의 정수여야 합니다. 받은 값: {value!r}")
-    return int(value)
-
-
-def pooling_output_size(
-    size: int,
-    kernel_size: int,
-    stride: int | None = None,
-    padding: int = 0,
-    dilation: int = 1,
-    ceil_mode: bool = False,
-) -> int:
-    """한 공간 축의 풀링(또는 합성곱) 출력 크기 ``(size + 2p - d(k-1) - 1) // s + 1``.
-
-    ``torch.nn.MaxPool2d`` 와 ``torch.nn.Conv2d`` 의 규칙과 같습니다. ``ceil_mode=True`` 이면
-    올림을 쓰되, 마지막 창이 오른쪽 패딩에서만 시작하면 버립니다(PyTorch 규칙).
-
-    Args:
-        size: 입력 크기(높이 또는 너비).
-        kernel_size: 창 크기 ``z``.
-        stride: 보폭 ``s``. ``None`` 이면 ``kernel_size``.
-        padding: 양쪽에 덧대는 크기 ``p``.
-        dilation: 창 안의 간격.
-        ceil_mode: 올림 여부.
-
-    Returns:
-        출력 크기(1 이상).
-
-    Raises:
-        ValueError: 인자가 양수가 아니거나 창이 입력보다 커서 출력이 없을 때.
-    """
-    stride = kernel_size if stride is None else stride
-    for name, value in (("size", size), ("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)):
-        _check_int(name, value, 1)
-    _check_int("padding", padding, 0)
-    span = dilation * (kernel_size - 1) + 1
-    room = size + 2 * padding - span
-    if room < 0:
-        raise ValueError(
-            f"kernel_size={kernel_size}(유효 크기 {span})가 패딩을 더한 입력 크기 {size + 2 * padding}보다 큽니다."
-        )
-    if ceil_mode:
-        out = -(-room // stride) + 1
-        if (out - 1) * stride >= size + padding:  # 마지막 창이 오른쪽 패딩에서만 시작하면 버림
-            out -= 1
-    else:
-        out = room // stride + 1
-    return out
-
-
 def _check_images(x: object, name: str = "x") -> np.ndarray:
-    """``x`` 가 실수형 4차원 NumPy 배열 ``(N, C, H, W)`` 인지 확인합니다."""
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name}는 numpy.ndarray 여야 합니다. 받은 타입: {type(x).__name__}")
+    """``x`` 가 4차원 NumPy 배열 ``(N, C, H, W)`` 인지 확인합니다(``N = 0`` 인 빈 배치도 받습니다)."""
+    check_type(x, name, np.ndarray)
     if x.ndim != 4:
-        raise ValueError(f"{name}는 (N, C, H, W) 4차원 배열이어야 합니다. 받은 모양: {x.shape}")
+        raise ValueError(f"{name}은(는) (N, C, H, W) 4차원 배열이어야 합니다. 받은 모양: {x.shape}")
     return x
 
 
-def _output_hw(height: int, width: int, kernel_size: int, stride: int, padding: int) -> tuple[int, int]:
+def _output_hw(
+    height: int, width: int, kernel_size: int, stride: int, padding: int, ceil_mode: bool = False
+) -> tuple[int, int]:
     return (
-        pooling_output_size(height, kernel_size, stride, padding),
-        pooling_output_size(width, kernel_size, stride, padding),
+        pooling_output_size(height, kernel_size, stride, padding, ceil_mode=ceil_mode),
+        pooling_output_size(width, kernel_size, stride, padding, ceil_mode=ceil_mode),
     )
 
 
-def _pad(x: np.ndarray, padding: int, value: float) -> np.ndarray:
-    """마지막 두 축(높이, 너비) 양쪽에 ``padding`` 칸씩 ``value`` 를 덧댑니다(``padding=0`` 이면 복사하지 않음)."""
-    if padding == 0:
+def _ceil_extra(size: int, out: int, kernel_size: int, stride: int, padding: int) -> int:
+    """마지막 창이 덧댄 입력 끝을 넘는 칸 수(``ceil_mode=True`` 일 때만 0 보다 큼).
+
+    출력 ``out`` 칸의 창들은 덧댄 입력의 ``[0, (out - 1)·s + k)`` 를 덮습니다. 덧댄 입력의 길이
+    ``size + 2p`` 보다 길면 그만큼 끝(아래, 오른쪽)에 덧댄 칸을 더 붙여야 모든 창이 배열 안에 들어옵니다.
+    내림(``ceil_mode=False``)에서는 언제나 0 입니다.
+    """
+    return max(0, (out - 1) * stride + kernel_size - (size + 2 * padding))
+
+
+def _pad(x: np.ndarray, padding: int, value: float, extra_h: int = 0, extra_w: int = 0) -> np.ndarray:
+    """마지막 두 축(높이, 너비) 양쪽에 ``padding`` 칸씩, 끝에는 ``extra_h``/``extra_w`` 칸 더 ``value`` 를 덧댑니다.
+
+    덧댈 칸이 없으면 복사하지 않고 ``x`` 를 그대로 돌려줍니다. ``extra_*`` 는 ``ceil_mode=True`` 에서 마지막 창이
+    덧댄 입력 밖으로 나가는 만큼입니다(:func:`_ceil_extra`).
+    """
+    if padding == 0 and extra_h == 0 and extra_w == 0:
         return x
-    widths = [(0, 0)] * (x.ndim - 2) + [(padding, padding), (padding, padding)]  # 마지막 두 축(H, W)에만
+    widths = [(0, 0)] * (x.ndim - 2) + [(padding, padding + extra_h), (padding, padding + extra_w)]  # H, W 축에만
     return np.pad(x, widths, constant_values=value)
 
 
@@ -110,7 +76,7 @@ def _window_entry(a: np.ndarray, i: int, j: int, stride: int, out_h: int, out_w:
 
 
 def _first_real_position(kernel_size: int, stride: int, padding: int, out_h: int, out_w: int) -> np.ndarray:
-    """창마다 덧대지 않은(실제 입력) 첫 칸의 창 안 위치 ``t = i·k + j`` 를 ``(OH, OW)`` 정수 배열로 돌려줍니다.
+    """창마다 패딩이 아닌(실제 입력) 첫 칸의 창 안 위치 ``t = i·k + j`` 를 ``(OH, OW)`` 정수 배열로 돌려줍니다.
 
     출력 위치 ``(oh, ow)`` 의 창은 덧댄 입력의 ``oh·s`` 행, ``ow·s`` 열에서 시작하고, 실제 입력은 ``p`` 행,
     ``p`` 열부터이므로 첫 실제 칸은 ``i0 = max(0, p - oh·s)``, ``j0 = max(0, p - ow·s)`` 입니다. 행 우선 순서로
@@ -139,7 +105,7 @@ def im2col(
     Args:
         x: ``(N, C, H, W)`` 배열.
         kernel_size: 정사각형 창의 한 변 ``k``.
-        stride: 창 사이 간격 ``s``.
+        stride: 보폭 ``s``.
         padding: 높이와 너비 양쪽에 덧댈 칸 수 ``p``.
         pad_value: 덧댄 칸의 값. 합성곱은 0, 최대 풀링은 ``-inf`` 를 씁니다.
 
@@ -176,23 +142,24 @@ def col2im(
 
     Args:
         col: ``(N, C·k·k, OH·OW)`` 배열.
-        input_shape: 원래 입력의 모양 ``(N, C, H, W)`` (덧대기 전).
+        input_shape: 원래 입력의 모양 ``(N, C, H, W)`` (패딩 전). ``N = 0`` (빈 배치)도 됩니다.
         kernel_size: 창의 한 변 ``k``.
-        stride: 창 사이 간격 ``s``.
+        stride: 보폭 ``s``.
         padding: 덧댄 칸 수 ``p``.
 
     Returns:
         ``col`` 과 같은 dtype 의 ``(N, C, H, W)`` 배열.
 
     Raises:
-        TypeError: ``col`` 이 NumPy 배열이 아닐 때.
-        ValueError: ``input_shape`` 가 4개의 양의 정수가 아니거나 ``col`` 의 모양이 맞지 않을 때.
+        TypeError: ``col`` 이 NumPy 배열이 아니거나 ``input_shape`` 가 정수의 튜플(또는 리스트)이 아닐 때.
+        ValueError: ``input_shape`` 가 ``N >= 0``, ``C, H, W >= 1`` 인 정수 네 개가 아니거나 ``col`` 의 모양이
+            맞지 않을 때.
     """
-    if not isinstance(col, np.ndarray):
-        raise TypeError(f"col은 numpy.ndarray 여야 합니다. 받은 타입: {type(col).__name__}")
-    if len(tuple(input_shape)) != 4:
-        raise ValueError(f"input_shape는 (N, C, H, W) 네 개의 정수여야 합니다. 받은 값: {input_shape!r}")
-    n, c, h, w = (_check_int("input_shape", v, 1) for v in input_shape)
+    check_type(col, "col", np.ndarray)
+    check_type(input_shape, "input_shape", (tuple, list))
+    if len(input_shape) != 4:
+        raise ValueError(f"input_shape은(는) (N, C, H, W) 네 개의 정수여야 합니다. 받은 값: {input_shape!r}")
+    n, c, h, w = (check_int(v, f"input_shape[{i}]", minimum=0 if i == 0 else 1) for i, v in enumerate(input_shape))
     out_h, out_w = _output_hw(h, w, kernel_size, stride, padding)
     expected = (n, c * kernel_size * kernel_size, out_h * out_w)
     if col.shape != expected:
@@ -221,37 +188,43 @@ class MaxPool2d:
     * NaN 은 최댓값으로 취급하고, 한 창에 NaN 이 여럿이면 마지막 NaN 을 고릅니다.
     * 입력의 dtype(float16/32/64)을 그대로 유지합니다.
 
+    * ``ceil_mode=True`` 이면 출력 크기를 올림으로 셉니다(:func:`pooling_output_size`). 덧댄 입력 끝을 넘는
+      마지막 창은 넘는 칸을 ``-inf`` 로 채운 것처럼 다룹니다(PyTorch 처럼 입력 안의 칸만 봄).
+
     Args:
         kernel_size: 정사각형 창의 한 변 ``z`` (논문 표기).
-        stride: 창 사이 간격 ``s``. ``None`` 이면 ``kernel_size`` (겹치지 않는 풀링).
+        stride: 보폭 ``s``. ``None`` 이면 ``kernel_size`` (겹치지 않는 풀링).
         padding: 양쪽에 덧댈 칸 수. PyTorch 처럼 ``kernel_size // 2`` 이하여야 합니다.
+        ceil_mode: ``True`` 면 출력 크기를 올림으로 셉니다(``torch.nn.MaxPool2d`` 의 ``ceil_mode``).
+            키워드로만 받습니다.
 
     Raises:
-        ValueError: ``kernel_size`` 나 ``stride`` 가 양의 정수가 아니거나,
-            ``padding`` 이 0 이상 ``kernel_size // 2`` 이하의 정수가 아닐 때.
+        TypeError: ``kernel_size``, ``stride``, ``padding`` 이 정수가 아니거나 ``ceil_mode`` 가 ``bool`` 이 아닐 때.
+        ValueError: ``kernel_size`` 나 ``stride`` 가 1 이상이 아니거나,
+            ``padding`` 이 0 이상 ``kernel_size // 2`` 이하가 아닐 때.
 
     Example:
         >>> pool = MaxPool2d(kernel_size=3, stride=2)  # AlexNet 의 겹치는 풀링 (z=3, s=2)
-        >>> x = np.arange(25, dtype=np.float32).reshape(1, 1, 5, 5)
+        >>> x = np.arange(25, dtype=np.float32).reshape(1, 1, 5, 5)  # (25,) -> (1, 1, 5, 5)
         >>> pool.forward(x)[0, 0]
         array([[12., 14.],
                [22., 24.]], dtype=float32)
     """
 
-    def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0) -> None:
-        self.kernel_size = _check_int("kernel_size", kernel_size, 1)
-        self.stride = self.kernel_size if stride is None else _check_int("stride", stride, 1)
-        self.padding = _check_int("padding", padding, 0)
-        if self.padding > self.kernel_size // 2:
-            raise ValueError(
-                f"padding은 kernel_size // 2 = {self.kernel_size // 2} 이하여야 합니다(PyTorch 규칙). "
-                f"받은 값: {padding!r}"
-            )
+    def __init__(
+        self, kernel_size: int, stride: int | None = None, padding: int = 0, *, ceil_mode: bool = False
+    ) -> None:
+        self.kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
+        self.stride = self.kernel_size if stride is None else check_int(stride, "stride", minimum=1)
+        self.padding = check_pooling_padding(self.kernel_size, padding)  # 0 이상 kernel_size // 2 이하
+        self.ceil_mode = check_type(ceil_mode, "ceil_mode", bool)
         # 마지막 forward 의 (입력 모양, 입력 dtype, 최댓값 위치). 위치는 (N, C, OH, OW) 배열로, 값 t = i·k + j.
         self._saved: tuple[tuple[int, ...], np.dtype, np.ndarray] | None = None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
+        ceil = ", ceil_mode=True" if self.ceil_mode else ""
+        args = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}{ceil}"
+        return f"{type(self).__name__}({args})"
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -265,9 +238,9 @@ class MaxPool2d:
         """
         _check_images(x)
         if not np.issubdtype(x.dtype, np.floating):
-            raise TypeError(f"x는 실수형(float16/32/64) 배열이어야 합니다(덧대기에 -inf 사용). 받은 dtype: {x.dtype}")
+            raise TypeError(f"x는 실수형(float16/32/64) 배열이어야 합니다(패딩에 -inf 사용). 받은 dtype: {x.dtype}")
         _, _, h, w = x.shape
-        out_h, out_w = _output_hw(h, w, self.kernel_size, self.stride, self.padding)
+        out_h, out_w = _output_hw(h, w, self.kernel_size, self.stride, self.padding, self.ceil_mode)
         out, argmax = self._max_and_argmax(x, out_h, out_w)
         self._saved = (x.shape, x.dtype, argmax)
         return out
@@ -285,8 +258,7 @@ class MaxPool2d:
         """
         if self._saved is None:
             raise RuntimeError(f"{type(self).__name__}.backward 전에 forward 를 먼저 불러야 합니다(저장된 최댓값 위치가 없음).")
-        if not isinstance(dout, np.ndarray):
-            raise TypeError(f"dout은 numpy.ndarray 여야 합니다. 받은 타입: {type(dout).__name__}")
+        check_type(dout, "dout", np.ndarray)
         input_shape, dtype, argmax = self._saved
         if dout.shape != argmax.shape:
             raise ValueError(f"dout은 마지막 forward 출력과 같은 {argmax.shape} 모양이어야 합니다. 받은 모양: {dout.shape}")
@@ -296,7 +268,8 @@ class MaxPool2d:
 
     def _max_and_argmax(self, x: np.ndarray, out_h: int, out_w: int) -> tuple[np.ndarray, np.ndarray]:
         k, s, p = self.kernel_size, self.stride, self.padding
-        n, c = x.shape[:2]
+        n, c, h, w = x.shape
+        extra_h, extra_w = _ceil_extra(h, out_h, k, s, p), _ceil_extra(w, out_w, k, s, p)  # ceil_mode 가 아니면 0
         out = np.empty((n, c, out_h, out_w), dtype=x.dtype)
         argmax = np.empty(out.shape, dtype=np.min_scalar_type(-k * k))  # 작은 부호 있는 정수(k=3 이면 int8)
         has_nan = bool(np.isnan(x).any())
@@ -305,7 +278,7 @@ class MaxPool2d:
         # 이미지 한 장씩 처리합니다. 한 장(AlexNet pool1 에서 1.2 MB)이 CPU 캐시에 머무는 동안
         # k·k 번 다시 읽게 되어, 배치 전체를 한 번에 훑을 때보다 빠릅니다.
         for b in range(n):
-            x_pad = _pad(x[b], p, -np.inf)  # (C, H + 2p, W + 2p)
+            x_pad = _pad(x[b], p, -np.inf, extra_h, extra_w)  # (C, H + 2p + extra_h, W + 2p + extra_w)
             best, where = out[b], argmax[b]  # (C, OH, OW) 뷰: 여기에 바로 씁니다
             best[...] = _window_entry(x_pad, 0, 0, s, out_h, out_w)  # 창의 첫 원소로 시작
             where[...] = 0
@@ -325,17 +298,22 @@ class MaxPool2d:
         k, s, p = self.kernel_size, self.stride, self.padding
         n, c, h, w = input_shape
         out_h, out_w = argmax.shape[2:]
+        extra_h, extra_w = _ceil_extra(h, out_h, k, s, p), _ceil_extra(w, out_w, k, s, p)  # ceil_mode 가 아니면 0
+        padded = p > 0 or extra_h > 0 or extra_w > 0
         finite = bool(np.isfinite(dout).all())
         dx = np.zeros((n, c, h, w), dtype=dout.dtype)
         for b in range(n):  # 순전파처럼 한 장씩
-            dx_pad = dx[b] if p == 0 else np.zeros((c, h + 2 * p, w + 2 * p), dtype=dout.dtype)  # (C, H+2p, W+2p)
+            if padded:  # (C, H + 2p + extra_h, W + 2p + extra_w)
+                dx_pad = np.zeros((c, h + 2 * p + extra_h, w + 2 * p + extra_w), dtype=dout.dtype)
+            else:
+                dx_pad = dx[b]
             for t in range(k * k):
                 i, j = divmod(t, k)
                 hit = argmax[b] == t  # (C, OH, OW): 이 창의 최댓값이 (i, j) 에 있었나
                 # inf·0 = NaN 이 되지 않도록, dout 에 inf/NaN 이 있을 때만 느린 np.where 를 씁니다.
                 share = dout[b] * hit if finite else np.where(hit, dout[b], 0)
                 _window_entry(dx_pad, i, j, s, out_h, out_w)[...] += share  # 창이 겹치면(k > s) 같은 칸에 누적
-            if p:
+            if padded:
                 dx[b] = dx_pad[:, p:p + h, p:p + w]  # 덧댄 칸에 온 기울기는 버립니다
         return dx
 
@@ -349,11 +327,17 @@ class Im2colMaxPool2d(MaxPool2d):
 
     ``np.argmax`` 는 처음 나온 최댓값을 고르므로 동점 규칙은 PyTorch 와 같습니다. 다만 창 안에 NaN 이
     여럿이면 (PyTorch 와 달리) 처음 NaN 을 고릅니다. 출력값은 어느 쪽이든 NaN 입니다.
+
+    ``ceil_mode=True`` 이면 마지막 창이 덧댄 입력 밖으로 나가는 만큼 입력 끝에 ``-inf`` 를 더 붙여
+    :func:`im2col` 에 넘기고(그러면 내림으로 센 출력 크기가 올림으로 센 크기와 같아집니다), 역전파에서는
+    :func:`col2im` 의 결과에서 그만큼을 잘라 냅니다.
     """
 
     def _max_and_argmax(self, x: np.ndarray, out_h: int, out_w: int) -> tuple[np.ndarray, np.ndarray]:
         k, s, p = self.kernel_size, self.stride, self.padding
-        n, c = x.shape[:2]
+        n, c, h, w = x.shape
+        extra_h, extra_w = _ceil_extra(h, out_h, k, s, p), _ceil_extra(w, out_w, k, s, p)  # ceil_mode 가 아니면 0
+        x = _pad(x, 0, -np.inf, extra_h, extra_w)  # (N, C, H + extra_h, W + extra_w): 끝에만 덧댐
         col = im2col(x, k, s, p, pad_value=-np.inf)  # (N, C·k·k, OH·OW)
         col = col.reshape(n, c, k * k, out_h * out_w)  # (N, C·k·k, L) -> (N, C, k·k, L): 셋째 축이 창 하나
         argmax = col.argmax(axis=2)  # (N, C, L) 창 안 위치 t = i·k + j (처음 나온 최댓값)
@@ -366,6 +350,8 @@ class Im2colMaxPool2d(MaxPool2d):
     def _route_gradient(self, dout: np.ndarray, argmax: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
         k, s, p = self.kernel_size, self.stride, self.padding
         n, c, out_h, out_w = dout.shape
+        _, _, h, w = input_shape
+        extra_h, extra_w = _ceil_extra(h, out_h, k, s, p), _ceil_extra(w, out_w, k, s, p)  # ceil_mode 가 아니면 0
         dcol = np.zeros((n, c, k * k, out_h * out_w), dtype=dout.dtype)  # 최댓값이 아닌 자리의 기울기는 0
         np.put_along_axis(
             dcol,
@@ -374,4 +360,7 @@ class Im2colMaxPool2d(MaxPool2d):
             axis=2,
         )
         dcol = dcol.reshape(n, c * k * k, out_h * out_w)  # (N, C, k·k, L) -> (N, C·k·k, L)
-        return col2im(dcol, input_shape, k, s, p)  # 겹친 창의 기울기는 col2im 이 더합니다
+        dx = col2im(dcol, (n, c, h + extra_h, w + extra_w), k, s, p)  # 겹친 창의 기울기는 col2im 이 더합니다
+        if extra_h or extra_w:  # ceil_mode: 끝에 덧댄 칸에 온 기울기는 버립니다
+            dx = np.ascontiguousarray(dx[:, :, :h, :w])
+        return dx

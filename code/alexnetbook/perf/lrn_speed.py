@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..checks import check_choice, check_int
 from ..lrn import local_response_norm
 
 __all__ = ["DTYPES", "LRNCases", "make_cases", "measure_speedup", "saved_for_backward_bytes"]
@@ -72,8 +73,7 @@ def make_cases(
     Raises:
         ValueError: ``dtype`` 을 모를 때, ``shape`` 가 3차원이나 4차원이 아닐 때.
     """
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype은 {tuple(DTYPES)} 중 하나여야 합니다. 받은 값: {dtype!r}")
+    check_choice(dtype, "dtype", tuple(DTYPES))
     if len(shape) not in (3, 4):
         raise ValueError(f"shape는 (N, C, H, W) 또는 (N, C, L) 이어야 합니다. 받은 값: {shape!r}")
     generator = torch.Generator().manual_seed(seed)
@@ -148,12 +148,12 @@ def measure_speedup(
         ``max_abs_diff_output``, ``max_abs_diff_grad``, ``repeats``, ``threads``.
 
     Raises:
+        TypeError: ``repeats`` 나 ``threads`` 가 정수가 아닐 때.
         ValueError: ``repeats`` 나 ``threads`` 가 1보다 작을 때(나머지는 :func:`make_cases` 와 같음).
     """
-    if repeats < 1:
-        raise ValueError(f"repeats는 1 이상이어야 합니다. 받은 값: {repeats!r}")
-    if threads is not None and threads < 1:
-        raise ValueError(f"threads는 1 이상이어야 합니다. 받은 값: {threads!r}")
+    check_int(repeats, "repeats", minimum=1)
+    if threads is not None:
+        check_int(threads, "threads", minimum=1)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads or previous_threads)
     try:

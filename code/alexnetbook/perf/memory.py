@@ -2,7 +2,7 @@
 
 PyTorch 의 CPU 텐서는 C 라이브러리의 ``malloc`` 으로 잡습니다. 리눅스의 glibc ``malloc`` 은 32 MiB 가 넘는
 블록을 언제나 ``mmap`` 으로 운영체제에서 새로 받아 오고, 해제하면 곧바로 돌려줍니다(``munmap``). 운영체제는
-새로 받은 페이지를 처음 쓸 때 0으로 채워 주므로(페이지 폴트), AlexNet 처럼 한 걸음마다 수십~수백 MiB 의
+새로 받은 페이지를 처음 쓸 때 0으로 채워 주므로(페이지 폴트), AlexNet 처럼 한 스텝마다 수십~수백 MiB 의
 활성값, 기울기, bfloat16 가중치 사본을 새로 만드는 학습에서는 이 0 채우기가 계산만큼 시간을 먹습니다.
 성능 장의 측정(``benchmarks/training.py``)이 이것을 보여 줍니다.
 
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import ctypes
 import sys
+
+from ..checks import check_int
 
 __all__ = ["M_MMAP_MAX", "M_TRIM_THRESHOLD", "retain_freed_memory"]
 
@@ -42,10 +44,10 @@ def retain_freed_memory(trim_threshold: int = _INT_MAX) -> bool:
         않고 ``False``.
 
     Raises:
-        ValueError: ``trim_threshold`` 가 0 이상 ``2**31 - 1`` 이하의 정수가 아닐 때.
+        TypeError: ``trim_threshold`` 가 정수가 아닐 때.
+        ValueError: ``trim_threshold`` 가 0 이상 ``2**31 - 1`` 이하가 아닐 때.
     """
-    if isinstance(trim_threshold, bool) or not isinstance(trim_threshold, int) or not 0 <= trim_threshold <= _INT_MAX:
-        raise ValueError(f"trim_threshold는 0 이상 {_INT_MAX} 이하의 정수여야 합니다. 받은 값: {trim_threshold!r}")
+    check_int(trim_threshold, "trim_threshold", minimum=0, maximum=_INT_MAX)
     if not sys.platform.startswith("linux"):
         return False
     try:

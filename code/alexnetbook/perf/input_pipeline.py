@@ -5,7 +5,7 @@ ImageNet 학습에서 데이터 쪽이 하는 일은 JPEG 디코딩, 짧은 변 
 실제 사진 네 장(:func:`alexnetbook.data.sample_photos`)을 메모리 안의 JPEG 로 한 번 압축해 두고, 항목을
 꺼낼 때마다 그 JPEG 를 새로 풀어 :func:`alexnetbook.augment.alexnet_train_transform` 을 적용합니다. 디스크를
 읽는 시간만 빠지고 나머지는 실제 파이프라인과 같은 일을 합니다. ``benchmarks/pipeline.py`` 가 이것으로
-작업 프로세스 0개와 2개일 때의 초당 이미지 수를 학습 한 걸음과 비교합니다.
+작업 프로세스 0개와 2개일 때의 초당 이미지 수를 학습 한 스텝과 비교합니다.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from ..augment import alexnet_train_transform
+from ..checks import check_int
 from ..data import sample_photos
 
 __all__ = ["JpegPhotoDataset", "encode_jpegs", "make_photo_loader"]
@@ -36,16 +37,16 @@ def encode_jpegs(photos: dict[str, np.ndarray] | None = None, quality: int = 90)
         사진 순서대로의 JPEG 바이트 목록.
 
     Raises:
+        TypeError: ``quality`` 가 정수가 아닐 때.
         ValueError: ``quality`` 가 범위를 벗어나거나, 사진이 ``(H, W, 3)`` ``uint8`` 이 아닐 때.
     """
-    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 95:
-        raise ValueError(f"quality는 1 이상 95 이하의 정수여야 합니다. 받은 값: {quality!r}")
+    check_int(quality, "quality", minimum=1, maximum=95)
     photos = sample_photos() if photos is None else photos
     encoded = []
     for name, photo in photos.items():
         photo = np.asarray(photo)
         if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
-            raise ValueError(f"사진 {name!r} 은 (H, W, 3) uint8 이어야 합니다. 받은 값: {photo.shape} {photo.dtype}")
+            raise ValueError(f"사진 {name!r}은(는) (H, W, 3) uint8 이어야 합니다. 받은 값: {photo.shape} {photo.dtype}")
         buffer = io.BytesIO()
         PIL.Image.fromarray(photo).save(buffer, format="JPEG", quality=quality)
         encoded.append(buffer.getvalue())
@@ -62,6 +63,7 @@ class JpegPhotoDataset(Dataset):
             (전역 난수; ``DataLoader`` 작업자마다 다른 난수열).
 
     Raises:
+        TypeError: ``length`` 가 정수가 아닐 때.
         ValueError: ``jpegs`` 가 비었거나 ``length`` 가 1보다 작을 때.
     """
 
@@ -70,8 +72,7 @@ class JpegPhotoDataset(Dataset):
     ) -> None:
         if not jpegs:
             raise ValueError("jpegs가 비어 있습니다. JPEG 바이트를 하나 이상 주세요.")
-        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-            raise ValueError(f"length는 1 이상의 정수여야 합니다. 받은 값: {length!r}")
+        check_int(length, "length", minimum=1)
         self.jpegs = list(jpegs)
         self.length = length
         self.transform = alexnet_train_transform() if transform is None else transform
@@ -81,7 +82,7 @@ class JpegPhotoDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[Tensor, int]:
         if not -self.length <= index < self.length:
-            raise IndexError(f"index {index} 가 길이 {self.length} 의 범위를 벗어났습니다.")
+            raise IndexError(f"index {index}가 길이 {self.length}의 범위를 벗어났습니다.")
         label = (index % self.length) % len(self.jpegs)  # 음수 번호는 끝에서부터 셉니다
         with PIL.Image.open(io.BytesIO(self.jpegs[label])) as image:
             return self.transform(image.convert("RGB")), label
@@ -106,11 +107,12 @@ def make_photo_loader(
         ``(batch_size, 3, 224, 224)`` float32 이미지와 레이블을 내는 ``DataLoader``.
 
     Raises:
+        TypeError: ``batch_size``, ``batches``, ``num_workers`` 가 정수가 아닐 때.
         ValueError: ``batch_size``, ``batches`` 가 1보다 작거나 ``num_workers`` 가 음수일 때.
     """
-    for name, value, low in (("batch_size", batch_size, 1), ("batches", batches, 1), ("num_workers", num_workers, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name}는 {low} 이상의 정수여야 합니다. 받은 값: {value!r}")
+    check_int(batch_size, "batch_size", minimum=1)
+    check_int(batches, "batches", minimum=1)
+    check_int(num_workers, "num_workers", minimum=0)
     dataset = JpegPhotoDataset(encode_jpegs(quality=quality), batch_size * batches)
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
