@@ -23,8 +23,6 @@ from typing import Any
 if __package__ in (None, ""):  # python benchmarks/lrn.py 로 실행할 때 저장소 루트를 찾게 합니다
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch
-
 from alexnetbook.perf.lrn_speed import DTYPES, make_cases
 from benchmarks._timing import compare, pin_threads, save_results
 

@@ -150,13 +150,13 @@ def run(
     threads = pin_threads(threads)
     x, y = load_data(images)
     arms = make_arms(seeds, x, y, threads)
-    warmup = None
-    if warmup_images > 0:
-        small = make_arms(seeds, x[:warmup_images], y[:warmup_images], threads)
+    small = make_arms(seeds, x[:warmup_images], y[:warmup_images], threads) if warmup_images > 0 else {}
 
-        def warmup() -> None:
-            for fn in small.values():
-                fn()
+    def run_small() -> None:
+        for fn in small.values():
+            fn()
+
+    warmup = run_small if small else None
 
     result: dict[str, Any] = {
         "model": "alexnetbook.small_cnn.SmallCNN() (relu, channels 16/16/32, 2x2 max pooling)",

@@ -1,4 +1,4 @@
-"""alexnetbook.augment: 결정적 커널은 정확히, 무작위 매개변수는 분포로 테스트합니다."""
+"""alexnetbook.augment 와 alexnetbook.lighting: 결정적 커널은 정확히, 무작위 매개변수는 분포로 테스트합니다."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 from alexnetbook.augment import (
-    IMAGENET_PCA_EIGVAL,
-    IMAGENET_PCA_EIGVEC,
     PCALighting,
     RandomCrop,
     RandomHorizontalFlip,
@@ -21,11 +19,10 @@ from alexnetbook.augment import (
     TenCrop,
     alexnet_test_transform,
     alexnet_train_transform,
-    fit_pca_lighting,
     make_generator,
-    pca_lighting,
 )
 from alexnetbook.evaluate import ten_crop_predict
+from alexnetbook.lighting import IMAGENET_PCA_EIGVAL, IMAGENET_PCA_EIGVEC, fit_pca_lighting, pca_lighting
 
 EIGVAL = torch.tensor(IMAGENET_PCA_EIGVAL, dtype=torch.float64)
 EIGVEC = torch.tensor(IMAGENET_PCA_EIGVEC, dtype=torch.float64)

@@ -1,4 +1,4 @@
-"""alexnetbook.flax_alexnet 의 테스트: PyTorch 기준 구현과 같은 값을 내는지 확인합니다.
+"""alexnetbook.flax_alexnet 과 flax_train 의 테스트: PyTorch 기준 구현과 같은 값을 내는지 확인합니다.
 
 * 조각: LRN(두 관례, 묶음/비묶음, 홀수/짝수 n), 적응형 평균 풀링, 동점이 있는 최대 풀링. float64 에서 순전파와
   역전파가 PyTorch 와 같음.
@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from flax import nnx
 
 from alexnetbook import flax_alexnet as fa
+from alexnetbook import flax_train as ft
 from alexnetbook import models
 from alexnetbook.lrn import local_response_norm as torch_lrn
 from alexnetbook.models import AlexNetConfig
@@ -263,15 +264,15 @@ def test_dropout_uses_module_rng_stream_and_view_is_deterministic(torch_tiny):
 def test_augment_is_a_pure_function_of_its_key():
     images = jax.random.normal(jax.random.key(0), (16, 6, 6, 3))
     k1, k2 = jax.random.split(jax.random.key(1))
-    out = fa.augment(k1, images)
+    out = ft.augment(k1, images)
     assert out.shape == images.shape
-    assert jnp.array_equal(out, fa.augment(k1, images))
-    assert not jnp.array_equal(out, fa.augment(k2, images))
-    flipped_only = fa.augment(k1, images, padding=0)
+    assert jnp.array_equal(out, ft.augment(k1, images))
+    assert not jnp.array_equal(out, ft.augment(k2, images))
+    flipped_only = ft.augment(k1, images, padding=0)
     for original, result in zip(images, flipped_only):
         assert jnp.array_equal(result, original) or jnp.array_equal(result, original[:, ::-1])
     with pytest.raises(ValueError, match="padding"):
-        fa.augment(k1, images, padding=-1)
+        ft.augment(k1, images, padding=-1)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -287,7 +288,7 @@ def test_optax_sgd_matches_torch_sgd_with_coupled_weight_decay(x64):
 
     w_torch = torch.tensor(w0, requires_grad=True)
     opt = torch.optim.SGD([w_torch], lr=lr, momentum=momentum, weight_decay=wd)
-    tx, wrong_order = fa.sgd(lr, momentum, wd), optax.chain(optax.sgd(lr, momentum=momentum), optax.add_decayed_weights(wd))
+    tx, wrong_order = ft.sgd(lr, momentum, wd), optax.chain(optax.sgd(lr, momentum=momentum), optax.add_decayed_weights(wd))
     w_jax, state = jnp.asarray(w0), tx.init(jnp.asarray(w0))
     w_wrong, state_wrong = jnp.asarray(w0), wrong_order.init(jnp.asarray(w0))
     for g in grads:
@@ -300,9 +301,9 @@ def test_optax_sgd_matches_torch_sgd_with_coupled_weight_decay(x64):
     np.testing.assert_allclose(np.asarray(w_jax), w_torch.detach().numpy(), rtol=1e-13, atol=1e-15)
     assert np.abs(np.asarray(w_wrong) - w_torch.detach().numpy()).max() > 1e-4  # 순서를 바꾸면 다름
     with pytest.raises(ValueError, match="momentum"):
-        fa.sgd(0.1, momentum=1.0)
+        ft.sgd(0.1, momentum=1.0)
     with pytest.raises(ValueError, match="learning_rate"):
-        fa.sgd(0.0)
+        ft.sgd(0.0)
 
 
 @pytest.mark.slow
@@ -327,7 +328,7 @@ def test_fit_equals_torch_sgd_steps_float64(x64):
         torch_opt.step()
         torch_losses.append(loss.item())
 
-    history = fa.fit(flax_model, fa.nchw_to_nhwc(x), y.numpy(), epochs=3, lr=0.05, batch_size=6, use_augment=False)
+    history = ft.fit(flax_model, fa.nchw_to_nhwc(x), y.numpy(), epochs=3, lr=0.05, batch_size=6, use_augment=False)
     np.testing.assert_allclose(history.step_losses, torch_losses, rtol=1e-10)  # 손실은 갱신 전 값
     assert flax_model.drop6.deterministic is False  # 드롭아웃을 켠 "보기"로 학습해도 모델의 모드는 그대로
     moved = fa.AlexNet.from_torch(torch_model, rngs=nnx.Rngs(0))  # 세 스텝 뒤의 PyTorch 가중치
@@ -338,9 +339,9 @@ def test_fit_equals_torch_sgd_steps_float64(x64):
                 rtol=1e-8, atol=1e-12, err_msg=f"{name}.{param}",
             )
     with pytest.raises(ValueError, match="batch_size"):
-        fa.fit(flax_model, fa.nchw_to_nhwc(x), y.numpy(), epochs=1, lr=0.01, batch_size=7)
+        ft.fit(flax_model, fa.nchw_to_nhwc(x), y.numpy(), epochs=1, lr=0.01, batch_size=7)
     with pytest.raises(TypeError, match="epochs"):
-        fa.fit(flax_model, fa.nchw_to_nhwc(x), y.numpy(), epochs=1.5, lr=0.01)
+        ft.fit(flax_model, fa.nchw_to_nhwc(x), y.numpy(), epochs=1.5, lr=0.01)
 
 
 def test_error_rate_counts_with_topk_errors_and_keeps_the_mode(x64, torch_tiny):
@@ -352,10 +353,10 @@ def test_error_rate_counts_with_topk_errors_and_keeps_the_mode(x64, torch_tiny):
     labels = logits.argmax(dim=1).numpy()
     labels[::3] = (labels[::3] + 1) % 5  # 30장 중 10장을 일부러 틀리게
     images = fa.nchw_to_nhwc(x)
-    assert fa.error_rate(model, images, labels, batch_size=16) == pytest.approx(10 / 30)  # 16 + 14: 모자란 배치도 셈
+    assert ft.error_rate(model, images, labels, batch_size=16) == pytest.approx(10 / 30)  # 16 + 14: 모자란 배치도 셈
     assert model.drop6.deterministic is False  # 평가용 보기로 셌으므로 모드는 그대로
     with pytest.raises(ValueError, match="길이"):
-        fa.error_rate(model, images, labels[:-1])
+        ft.error_rate(model, images, labels[:-1])
 
 
 # ------------------------------------------------------------------------------------------------

@@ -5,9 +5,9 @@
 (하나의 학습 루프와 하나의 평가). 나머지 모듈은 개념 하나에 하나씩입니다.
 
 하위 모듈은 처음 쓰일 때 불러옵니다(lazy import). 그래서 ``import alexnetbook`` 은 가볍고, 선택 의존성인
-JAX/Flax 를 불러오지 않습니다. ``from alexnetbook import *`` 도 JAX 를 부르지 않습니다(``flax_alexnet`` 은
-``__all__`` 에 없음). ``alexnetbook.flax_alexnet`` 처럼 직접 접근하거나 ``from alexnetbook import flax_alexnet``
-할 때만 JAX가 필요합니다(``pip install "alexnet-book[jax]"``).
+JAX/Flax 를 불러오지 않습니다. ``from alexnetbook import *`` 도 JAX 를 부르지 않습니다(``flax_alexnet`` 과
+``flax_train`` 은 ``__all__`` 에 없음). ``alexnetbook.flax_alexnet`` 처럼 직접 접근하거나
+``from alexnetbook import flax_alexnet`` 할 때만 JAX가 필요합니다(``pip install "alexnet-book[jax]"``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ _SCALE = ("parallel", "costs", "ddp", "launch", "cli")
 # 장의 실험과 성능 측정.
 _GROUPS = ("experiments", "perf")
 # JAX 가 필요한 모듈: 이름으로는 불러올 수 있지만 ``*`` 에는 들어가지 않습니다.
-_OPTIONAL = ("flax_alexnet",)
+_OPTIONAL = ("flax_alexnet", "flax_train")
 
 __all__ = ["__version__", *_CORE, *_PIECES, *_SCALE, *_GROUPS]
 
