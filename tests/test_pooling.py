@@ -78,6 +78,18 @@ def grid_index(x: np.ndarray, pool: MaxPool2d) -> np.ndarray:
     return idx
 
 
+def assert_exactly_like_torch(
+    pool: MaxPool2d, x: np.ndarray, rng: np.random.Generator, k: int, s: int, p: int, ceil_mode: bool = False
+) -> None:
+    """출력, 입력 기울기, 최댓값 위치가 PyTorch 와 정확히 같은지 봅니다(정수 기울기라 더하는 순서와 상관없이 정확)."""
+    out = pool.forward(x)
+    dout = rng.integers(-4, 5, out.shape).astype(np.float64)
+    ref_out, ref_dx, ref_idx = torch_pool(x, dout, k, s, p, ceil_mode=ceil_mode)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(pool.backward(dout), ref_dx)
+    np.testing.assert_array_equal(grid_index(x, pool), ref_idx)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("shape,k,s,p", CASES + RANDOM_CASES)
 @pytest.mark.parametrize("pool_cls", POOLS)
@@ -141,13 +153,7 @@ def test_ties_pick_first_maximum_like_torch(pool_cls, k, s, p, kind):
         x = np.zeros(shape)
     else:
         x = rng.choice([-100.0, 100.0], size=shape)
-    pool = pool_cls(k, s, p)
-    out = pool.forward(x)
-    dout = rng.integers(-4, 5, out.shape).astype(np.float64)  # 정수라 더하는 순서와 상관없이 정확
-    ref_out, ref_dx, ref_idx = torch_pool(x, dout, k, s, p)
-    np.testing.assert_array_equal(out, ref_out)
-    np.testing.assert_array_equal(pool.backward(dout), ref_dx)
-    np.testing.assert_array_equal(grid_index(x, pool), ref_idx)
+    assert_exactly_like_torch(pool_cls(k, s, p), x, rng, k, s, p)
 
 
 @pytest.mark.parametrize("pool_cls", POOLS)
@@ -273,13 +279,7 @@ def test_ceil_mode_ties_and_minus_infinity_like_torch(pool_cls, k, s, p):
     x = np.maximum(rng.standard_normal((2, 2, 8, 10)), 0)
     x[0, 0, -3:, :] = -np.inf  # 마지막 행들(올림으로 잘린 창)이 -inf 뿐
     x[1, 1, :, -2:] = -np.inf
-    pool = pool_cls(k, s, p, ceil_mode=True)
-    out = pool.forward(x)
-    dout = rng.integers(-4, 5, out.shape).astype(np.float64)
-    ref_out, ref_dx, ref_idx = torch_pool(x, dout, k, s, p, ceil_mode=True)
-    np.testing.assert_array_equal(out, ref_out)
-    np.testing.assert_array_equal(pool.backward(dout), ref_dx)
-    np.testing.assert_array_equal(grid_index(x, pool), ref_idx)
+    assert_exactly_like_torch(pool_cls(k, s, p, ceil_mode=True), x, rng, k, s, p, ceil_mode=True)
 
 
 @pytest.mark.parametrize("pool_cls", POOLS)
