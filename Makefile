@@ -10,6 +10,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOK_TIMEOUT ?= 900
+# 단위 테스트를 나눠 돌릴 pytest-xdist 작업 프로세스 수. 단위 테스트는 대부분 한 코어만 쓰므로(프로세스 띄우기,
+# JAX 컴파일, 작은 텐서) 2코어에서 둘로 나누면 빨라집니다. 노트북은 학습이 이미 두 코어를 다 쓰므로 차례로 돕니다.
+TEST_WORKERS ?= 2
 
 # 오프라인 CIFAR-10 사본: 이미 정해져 있지 않고 ../shared/data 가 있으면 그것을 씁니다.
 ifeq ($(origin ALEXNETBOOK_DATA), undefined)
@@ -51,11 +54,11 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 test: $(STAMP)
-	@start=$$(date +%s); $(BIN)/python -m pytest tests; echo "단위 테스트: $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); $(BIN)/python -m pytest tests -n $(TEST_WORKERS) --dist loadfile; echo "단위 테스트: $$(( $$(date +%s) - start )) s"
 	@start=$$(date +%s); $(BIN)/python -m pytest book; echo "노트북(nbval): $$(( $$(date +%s) - start )) s"
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest tests -m "not slow"
+	$(BIN)/python -m pytest tests -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 
 notebooks: $(STAMP)
 	@for nb in $(NOTEBOOKS); do \

@@ -194,6 +194,25 @@ def test_summary_refuses_runs_that_never_reached_the_level():
         result.summary("shared")
 
 
+def test_compare_splits_the_work_into_one_search_per_seed_and_activation(monkeypatch):
+    calls = []
+
+    def fake(seed, activation, images, labels, setting):
+        calls.append((seed, activation))
+        return [fake_run(activation, setting.shared_lr, 20, float(seed), setting)]
+
+    monkeypatch.setattr(rvt, "search_lr", fake)
+    monkeypatch.setenv("ALEXNETBOOK_SEED_PROCESSES", "1")  # 가짜 함수는 이 프로세스 안에서만 보입니다
+    result = rvt.compare(TINY, (5, 2, 7), None, None)
+    assert calls == [(5, "relu"), (5, "tanh"), (2, "relu"), (2, "tanh"), (7, "relu"), (7, "tanh")]
+    assert result.seeds == (5, 2, 7)
+    assert [[runs[a][0].epochs_to_target for a in ("relu", "tanh")] for runs in result.runs] == [[5, 5], [2, 2], [7, 7]]
+    assert all(runs[a][0].activation == a for runs in result.runs for a in rvt.ACTIVATIONS)
+    for seeds in ((), (1, 1)):
+        with pytest.raises(ValueError, match="seeds"):
+            rvt.compare(TINY, seeds, None, None)
+
+
 # --- 실제 학습(합성 이미지) ---------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from alexnetbook.experiments.tower_runs import (
     TOWER_TRAINING,
     RunRecord,
     load_long_run,
+    record_difference,
     run_arms,
     save_long_run,
     train_towers,
@@ -216,9 +217,31 @@ def test_long_run_records_round_trip(tmp_path):
         load_long_run(tmp_path / "other.pt")
 
 
+def test_record_difference_compares_the_retrained_epochs(tmp_path):
+    images, labels = tiny_data()
+    runs = run_arms([0, 1], images, labels, arms=[2], processes=1, architecture=TINY_ARCHITECTURE,
+                    training=dataclasses.replace(TINY_TRAINING, epochs=2))
+    save_long_run(runs, tmp_path / "long.pt")
+    records = load_long_run(tmp_path / "long.pt")[2]
+    # 같은 시드·설정의 1 에폭 학습은 2 에폭 기록의 처음 에폭과 같은 계산입니다(스레드 수는 run_arms 와 같게).
+    short = run_seeds(train_towers, [0], 2, images, labels, processes=1, architecture=TINY_ARCHITECTURE,
+                      training=TINY_TRAINING)[0]
+    assert record_difference(short, records[0]) == 0.0
+    assert record_difference(runs[2][1], records[1]) == 0.0
+    other = RunRecord(**{**vars(records[0]), "tower_means": [(0.0, 0.0)] + records[0].tower_means[1:]})
+    assert record_difference(short, other) > 0.1  # 학습 전 평균(2/3 안팎)이 다르면 그만큼 차이
+    with pytest.raises(ValueError, match="다른 실행"):
+        record_difference(short, records[1])
+    longer = run_seeds(train_towers, [0], 2, images, labels, processes=1, architecture=TINY_ARCHITECTURE,
+                       training=dataclasses.replace(TINY_TRAINING, epochs=3))[0]
+    with pytest.raises(ValueError, match="에폭"):
+        record_difference(longer, records[0])
+
+
 def test_shipped_long_run_is_consistent_with_its_kernels():
     records = load_long_run()
     assert LONG_RUN_FILE.endswith(".pt")
+    assert TOWER_TRAINING.epochs < len(records[2][0].train_top1)  # 노트북이 다시 학습하는 에폭은 기록 안에 있습니다
     assert sorted(records) == [1, 2] and [r.seed for r in records[2]] == [0, 1, 2, 3, 4]
     for group in records.values():
         for record in group:

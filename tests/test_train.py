@@ -1,4 +1,4 @@
-"""alexnetbook.train 의 테스트: 설정, 하나의 학습 스텝, 작은 학습, 학습률 스케줄, 발산, 멈춤 조건,
+"""alexnetbook.train 의 테스트: 하나의 학습 스텝, 작은 학습, 학습률 스케줄, 발산, 멈춤 조건,
 에폭별 평가 세트, 스텝 콜백과 샘플러, 끊었다가 이어서 한 학습과 끊지 않은 학습의 비트 단위 일치."""
 
 from __future__ import annotations
@@ -44,58 +44,6 @@ def datasets(n_train: int = 96, n_val: int = 40, *, ten_crop: bool = False):
 def quiet(**kwargs) -> tr.TrainConfig:
     base = {"epochs": 3, "batch_size": 16, "progress": False, "verbose": False, "device": "cpu"}
     return tr.TrainConfig(**{**base, **kwargs})
-
-
-# ---------------------------------------------------------------------------------------------
-# 설정
-
-
-def test_default_config_is_the_paper_recipe():
-    cfg = tr.TrainConfig()
-    assert (cfg.batch_size, cfg.lr, cfg.momentum, cfg.weight_decay, cfg.lr_factor, cfg.max_lr_drops) == (
-        128, 0.01, 0.9, 5e-4, 0.1, 3,
-    )
-    assert cfg.epochs == 90
-    assert tr.TrainConfig.preset("paper") == cfg
-    assert not (cfg.channels_last or cfg.bf16 or cfg.fused_sgd or cfg.compile)
-
-
-def test_tiny_preset_and_overrides():
-    tiny = tr.TrainConfig.preset("tiny")
-    assert tiny.epochs < 5 and tiny.train_subset is not None and tiny.val_subset is not None
-    assert (tiny.lr, tiny.momentum, tiny.weight_decay) == (0.01, 0.9, 5e-4)
-    assert tr.TrainConfig.preset("tiny", epochs=5).epochs == 5
-    with pytest.raises(ValueError, match="preset"):
-        tr.TrainConfig.preset("huge")
-    with pytest.raises(ValueError, match="없는 필드"):
-        tr.TrainConfig.preset("tiny", learning_rate=0.1)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "name"),
-    [
-        ({"epochs": 0}, ValueError, "epochs"),
-        ({"lr": 0.0}, ValueError, "lr"),
-        ({"lr": float("nan")}, ValueError, "lr"),
-        ({"momentum": 1.0}, ValueError, "momentum"),
-        ({"lr_factor": 1.0}, ValueError, "lr_factor"),
-        ({"batch_size": 2.5}, TypeError, "batch_size"),
-        ({"epochs": True}, TypeError, "epochs"),
-        ({"train_subset": 0}, ValueError, "train_subset"),
-        ({"seed": -1}, ValueError, "seed"),
-        ({"resume": True}, ValueError, "checkpoint_dir"),
-        ({"bf16": 1}, TypeError, "bf16"),
-        ({"eval_batch_size": 0}, ValueError, "eval_batch_size"),
-    ],
-)
-def test_bad_config_raises_naming_the_field(kwargs, error, name):
-    with pytest.raises(error, match=name):
-        tr.TrainConfig(**kwargs)
-
-
-def test_config_is_frozen():
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        tr.TrainConfig().lr = 0.1  # type: ignore[misc]
 
 
 # ---------------------------------------------------------------------------------------------

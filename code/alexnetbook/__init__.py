@@ -24,6 +24,7 @@ _CORE = (
     "augment",
     "models",
     "small_cnn",
+    "config",
     "train",
     "evaluate",
     "checkpoint",

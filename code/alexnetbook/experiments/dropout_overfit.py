@@ -143,7 +143,7 @@ def run_seed(
     val_labels: Tensor,
     *,
     hidden_features: int = 256,
-    epochs: int = 30,
+    epochs: int = 22,
     lr: float = 0.01,
     batch_size: int = 64,
     mode: str = "inverted",

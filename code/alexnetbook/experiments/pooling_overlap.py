@@ -103,7 +103,7 @@ def run_seed(
     test_images: Tensor,
     test_labels: Tensor,
     *,
-    epochs: int = 12,
+    epochs: int = 9,
     lr: float = 0.03,
     batch_size: int = 32,
     channels: Sequence[int] = (16, 16, 32),

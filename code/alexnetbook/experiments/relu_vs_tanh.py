@@ -29,7 +29,7 @@ from ..stats import Summary, summarize
 from ..train import DivergedError, StepInfo, TrainConfig, fit
 
 __all__ = ["SETTINGS", "Comparison", "Run", "Setting", "compare", "epochs_to_target", "initial_layer_stats",
-           "load_data", "paper_init_cnn", "run_seed", "search_lr", "train_to_target"]
+           "load_data", "paper_init_cnn", "run_seed", "search_lr", "search_task", "train_to_target"]
 
 ACTIVATIONS = ("relu", "tanh")  # 비는 언제나 tanh ÷ ReLU
 
@@ -74,10 +74,10 @@ class Setting:
 
 #: 책의 설정. 노트북의 시간 예산에 맞춰 이미지 수, 목표, 에폭 상한을 줄였습니다.
 SETTINGS: dict[str, Setting] = {
-    "cifar10": Setting("cifar10", per_class=250, target=0.7, shared_lr=0.01, lrs=(0.003, 0.01, 0.03, 0.1, 0.3),
-                       max_epochs=12),
-    "fashion-mnist": Setting("fashion-mnist", per_class=100, target=0.45, shared_lr=0.01,
-                             lrs=(0.003, 0.01, 0.03, 0.1, 0.3), max_epochs=16, eval_size=250),
+    "cifar10": Setting("cifar10", per_class=150, target=0.7, shared_lr=0.01, lrs=(0.003, 0.01, 0.03, 0.1, 0.3),
+                       max_epochs=16, eval_size=300),
+    "fashion-mnist": Setting("fashion-mnist", per_class=60, target=0.5, shared_lr=0.01,
+                             lrs=(0.003, 0.01, 0.03, 0.1, 0.3), max_epochs=20, eval_size=200),
 }
 
 
@@ -296,9 +296,31 @@ class Comparison:
         return "\n".join(lines)
 
 
+def search_task(task: int, seeds: Sequence[int], images: Tensor, labels: Tensor, setting: Setting) -> list[Run]:
+    """:func:`compare` 의 작업 하나: 시드 ``seeds[task // 2]`` 에서 ``ACTIVATIONS[task % 2]`` 신경망의 :func:`search_lr`."""
+    seed, index = divmod(task, len(ACTIVATIONS))
+    return search_lr(seeds[seed], ACTIVATIONS[index], images, labels, setting)
+
+
 def compare(setting: Setting, seeds: Sequence[int], images: Tensor, labels: Tensor) -> Comparison:
-    """:func:`run_seed` 를 시드마다 :func:`~alexnetbook.seeds.run_seeds` 로(작업 프로세스마다 스레드 하나) 돌립니다."""
-    return Comparison(setting, tuple(seeds), tuple(run_seeds(run_seed, seeds, images, labels, setting)))
+    """시드마다 :func:`run_seed` 의 결과를 모읍니다.
+
+    작업 하나는 시드 하나가 아니라 (시드, 신경망) 쌍 하나의 학습률 탐색(:func:`search_task`)이고,
+    :func:`~alexnetbook.seeds.run_seeds` 가 작업마다 스레드 하나로 돌립니다. 코어 두 개에서 시드가 셋이면 작업 여섯
+    개를 두 프로세스가 나눠 맡으므로, 시드 단위로 나눌 때처럼 마지막 시드 하나를 한 프로세스가 혼자 돌리는 동안 다른
+    코어가 오래 놀지 않습니다. 작업마다 스레드가 하나이고 시드가 모든 난수를 정하므로, 결과는 프로세스 수와 상관없이
+    :func:`run_seed` 와 비트 단위로 같습니다.
+
+    Raises:
+        ValueError: ``seeds`` 가 비었거나 같은 시드가 두 번 있을 때.
+    """
+    seeds = tuple(check_int(s, "seeds 의 원소", minimum=0) for s in seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds에 서로 다른 시드가 하나 이상 있어야 합니다: {seeds}")
+    n = len(ACTIVATIONS)
+    results = run_seeds(search_task, range(n * len(seeds)), seeds, images, labels, setting)
+    runs = tuple(dict(zip(ACTIVATIONS, results[i:i + n])) for i in range(0, len(results), n))  # 시드마다 {relu, tanh}
+    return Comparison(setting, seeds, runs)
 
 
 def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
