@@ -37,7 +37,8 @@ if __package__ in (None, ""):  # python benchmarks/seeds.py 로 실행할 때
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from alexnetbook.augment import subtract_mean  # noqa: E402
-from alexnetbook.data import TensorImageDataset, load_tensors  # noqa: E402
+from alexnetbook.batches import TensorImageDataset  # noqa: E402
+from alexnetbook.data import load_tensors  # noqa: E402
 from alexnetbook.seeds import run_seeds  # noqa: E402
 from alexnetbook.small_cnn import SmallCNN  # noqa: E402
 from alexnetbook.train import TrainConfig, fit  # noqa: E402

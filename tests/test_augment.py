@@ -19,9 +19,9 @@ from alexnetbook.augment import (
     TenCrop,
     alexnet_test_transform,
     alexnet_train_transform,
-    make_generator,
 )
 from alexnetbook.evaluate import ten_crop_predict
+from alexnetbook.utils import make_generator
 from alexnetbook.lighting import IMAGENET_PCA_EIGVAL, IMAGENET_PCA_EIGVEC, fit_pca_lighting, pca_lighting
 
 EIGVAL = torch.tensor(IMAGENET_PCA_EIGVAL, dtype=torch.float64)

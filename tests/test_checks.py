@@ -36,6 +36,18 @@ def test_check_float():
     assert checks.check_float(0.0, "x", minimum=0.0) == 0.0
 
 
+def test_check_size():
+    assert checks.check_size(224, "size") == (224, 224)
+    assert checks.check_size([np.int64(3), 5], "size") == (3, 5)
+    for bad in ("224", 2.5, None, True):
+        with pytest.raises(TypeError, match="size"):
+            checks.check_size(bad, "size")
+    with pytest.raises(ValueError, match=r"crop.*\(1, 2, 3\)"):
+        checks.check_size((1, 2, 3), "crop")
+    with pytest.raises(ValueError, match=r"size\[1\].*1 이상"):
+        checks.check_size((4, 0), "size")
+
+
 def test_check_choice_type_and_tensor():
     assert checks.check_choice("a", "mode", ("a", "b")) == "a"
     with pytest.raises(ValueError, match=r"mode.*\('a', 'b'\).*'c'"):

@@ -1,4 +1,4 @@
-"""데이터 경로의 테스트: 하나의 입구(load_tensors), 검증 세트 떼기, 메모리 텐서 데이터셋, 배치 돌기, 평균 빼기."""
+"""데이터 경로의 테스트: 하나의 입구(load_tensors), 검증 세트 떼기, 평균 빼기."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import DataLoader, TensorDataset
 
 from alexnetbook import data
 from alexnetbook.augment import SubtractMean, subtract_mean
@@ -145,56 +144,6 @@ def test_split_train_val_is_disjoint_balanced_and_seeded():
         data.split_train_val(images, labels, 0)
     with pytest.raises(ValueError, match="개수"):
         data.split_train_val(images, labels[:10], 2)
-
-
-def test_tensor_image_dataset_batch_and_transform():
-    images = torch.arange(2 * 3 * 4 * 4, dtype=torch.uint8).view(2, 3, 4, 4)  # (96,) -> (2, 3, 4, 4)
-    labels = torch.tensor([1, 0])
-    plain = data.TensorImageDataset(images, labels)
-    x, y = plain.batch(torch.tensor([1, 0, 1]))
-    assert torch.equal(x, images[[1, 0, 1]]) and y.tolist() == [0, 1, 0]
-    flipped = data.TensorImageDataset(images, labels, transform=lambda img: img.flip(-1).float())
-    x, _ = flipped.batch(torch.tensor([0, 1]))
-    assert torch.equal(x, images.flip(-1).float())
-    assert torch.equal(flipped[1][0], images[1].flip(-1).float())
-
-
-@pytest.mark.parametrize(
-    ("images", "labels", "error", "name"),
-    [
-        (torch.zeros(2, 4, 4), torch.zeros(2, dtype=torch.long), ValueError, "images"),
-        (torch.zeros(2, 3, 4, 4), torch.zeros(2), TypeError, "labels"),
-        (torch.zeros(2, 3, 4, 4), torch.zeros(3, dtype=torch.long), ValueError, "개수"),
-        (np.zeros((2, 3, 4, 4)), torch.zeros(2, dtype=torch.long), TypeError, "images"),
-    ],
-)
-def test_tensor_image_dataset_validates(images, labels, error, name):
-    with pytest.raises(error, match=name):
-        data.TensorImageDataset(images, labels)
-
-
-def test_iterate_batches_same_batches_on_both_paths():
-    images = torch.randn(10, 3, 2, 2)
-    labels = torch.arange(10)
-    order = torch.tensor([3, 1, 4, 0, 5, 9, 2, 6, 8, 7])
-    fast = list(data.iterate_batches(data.TensorImageDataset(images, labels), 4, order=order))
-    slow = list(data.iterate_batches(TensorDataset(images, labels), 4, order=order))
-    assert len(fast) == len(slow) == 3
-    for (xa, ya, ia), (xb, yb, ib) in zip(fast, slow):
-        assert torch.equal(xa, xb) and torch.equal(ya, yb) and torch.equal(ia, ib)
-    loader = DataLoader(TensorDataset(images, labels), batch_size=5)
-    assert [idx for _, _, idx in data.iterate_batches(loader, 99)] == [None, None]
-    with pytest.raises(ValueError, match="batch_size"):
-        list(data.iterate_batches(TensorDataset(images, labels), 0))
-
-
-def test_iterate_batches_leaves_the_global_random_state_alone():
-    dataset = TensorDataset(torch.randn(8, 1), torch.arange(8))
-    torch.manual_seed(0)
-    expected = torch.rand(3)
-    torch.manual_seed(0)
-    list(data.iterate_batches(dataset, 3))
-    assert torch.equal(torch.rand(3), expected)
 
 
 def test_subtract_mean_uses_the_training_mean_for_every_set():

@@ -268,6 +268,9 @@ def test_interrupting_run_torchrun_kills_every_worker():
                 _thread.interrupt_main()  # 주피터에서 "중지" 를 누른 것과 같은 KeyboardInterrupt
             stop.wait(0.05)
 
+    # 셸이 배경 작업으로 띄운 프로세스는 SIGINT 를 무시한 채 물려받고, 그러면 interrupt_main 이 아무 일도 하지
+    # 않습니다. 주피터 커널처럼 SIGINT 를 KeyboardInterrupt 로 바꾸는 처리기를 이 테스트 동안만 답니다.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
@@ -277,6 +280,7 @@ def test_interrupting_run_torchrun_kills_every_worker():
     finally:
         stop.set()
         watcher.join()
+        signal.signal(signal.SIGINT, previous)
     assert len(workers()) == 2, f"중단 전에 작업 프로세스 2개가 보여야 합니다: {seen}"
     assert not processes_with(marker), f"남아 있는 프로세스: {processes_with(marker)}"
 

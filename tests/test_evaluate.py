@@ -9,7 +9,7 @@ from torch.utils.data import TensorDataset
 
 from alexnetbook import evaluate as ev
 from alexnetbook.augment import cifar_transforms
-from alexnetbook.data import TensorImageDataset
+from alexnetbook.batches import TensorImageDataset
 from alexnetbook.models import AlexNet
 
 

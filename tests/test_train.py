@@ -15,7 +15,7 @@ from torch.utils.data import DistributedSampler
 from alexnetbook import train as tr
 from alexnetbook.augment import cifar_transforms, subtract_mean
 from alexnetbook.checkpoint import load_checkpoint
-from alexnetbook.data import TensorImageDataset
+from alexnetbook.batches import TensorImageDataset
 from alexnetbook.models import AlexNet, init_paper_
 
 TINY_MODEL = {"channels": (4, 8, 8, 8, 8), "hidden_features": 16}

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from alexnetbook.data import TensorImageDataset
+from alexnetbook.batches import TensorImageDataset
 from alexnetbook.models import AlexNet
 from alexnetbook.small_cnn import SmallCNN
 from alexnetbook.train import TrainConfig

@@ -21,6 +21,7 @@ __version__ = "0.2.0"
 _CORE = (
     "checks",
     "data",
+    "batches",
     "augment",
     "models",
     "small_cnn",

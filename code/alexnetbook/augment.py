@@ -22,9 +22,7 @@ torchvision v2 의 방식대로, 무작위로 정하는 **매개변수**(잘라 
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import PIL.Image
@@ -34,8 +32,9 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-from .checks import check_float, check_int, check_tensor
+from .checks import check_float, check_size, check_tensor
 from .lighting import IMAGENET_PCA_EIGVAL, IMAGENET_PCA_EIGVEC, pca_lighting
+from .utils import GeneratorLike, make_generator
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -47,7 +46,6 @@ __all__ = [
     "alexnet_test_transform",
     "alexnet_train_transform",
     "cifar_transforms",
-    "make_generator",
     "subtract_mean",
 ]
 
@@ -55,8 +53,6 @@ __all__ = [
 #: ``datasets/imagenet.lua`` ("Computed from random subset of ImageNet training images").
 #: torchvision 의 사전 학습 모델도 같은 값을 씁니다.
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
-
-GeneratorLike = torch.Generator | int | None
 
 # 색이나 값을 바꾸는 변환이 그대로 통과시킬 tv_tensor 종류(KeyPoints 는 최근 torchvision 에만 있음).
 _GEOMETRY_ONLY = tuple(getattr(tv_tensors, n) for n in ("BoundingBoxes", "Mask", "KeyPoints") if hasattr(tv_tensors, n))
@@ -81,27 +77,6 @@ class _Transform(v2.Transform):
         return self.transform(inpt, params)
 
 
-def make_generator(generator: GeneratorLike) -> torch.Generator | None:
-    """``torch.Generator``, 정수 시드, ``None`` 을 받아 변환이 쓸 생성기로 바꿉니다.
-
-    Args:
-        generator: 생성기(그대로 씀), 정수 시드(그 시드로 새 CPU 생성기를 만듦), 또는 ``None``
-            (PyTorch 전역 난수를 씀).
-
-    Returns:
-        ``torch.Generator`` 또는 ``None``.
-
-    Raises:
-        TypeError: 다른 타입일 때.
-        ValueError: 시드가 음수일 때.
-    """
-    if generator is None or isinstance(generator, torch.Generator):
-        return generator
-    if isinstance(generator, bool) or not isinstance(generator, numbers.Integral):
-        raise TypeError(f"generator는 torch.Generator, 정수 시드, None 중 하나여야 합니다. 받은 타입: {type(generator).__name__}")
-    return torch.Generator().manual_seed(check_int(generator, "generator", minimum=0))
-
-
 def _query_size(flat_inputs: list[Any]) -> tuple[int, int]:
     """변환할 입력들의 공통 ``(높이, 너비)``. 크기가 서로 다르면 ValueError."""
     sizes = {tuple(F.get_size(inpt)) for inpt in flat_inputs}
@@ -109,17 +84,6 @@ def _query_size(flat_inputs: list[Any]) -> tuple[int, int]:
         raise ValueError(f"함께 변환할 입력의 (높이, 너비)가 모두 같아야 합니다. 받은 크기: {sorted(sizes)}")
     height, width = sizes.pop()
     return height, width
-
-
-def _as_size(size: int | Sequence[int], name: str = "size") -> tuple[int, int]:
-    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
-        size = (int(size), int(size))
-    if not isinstance(size, Sequence):
-        raise TypeError(f"{name}는 정수 하나 또는 (높이, 너비) 시퀀스여야 합니다. 받은 타입: {type(size).__name__}")
-    size = tuple(size)
-    if len(size) != 2:
-        raise ValueError(f"{name}는 양의 정수 하나 또는 (높이, 너비) 두 개여야 합니다. 받은 값: {size!r}")
-    return check_int(size[0], f"{name}[0]", minimum=1), check_int(size[1], f"{name}[1]", minimum=1)
 
 
 def _check_float_image(inpt: Any, who: str) -> None:
@@ -147,7 +111,7 @@ class RandomCrop(_Transform):
 
     def __init__(self, size: int | Sequence[int], *, generator: GeneratorLike = None) -> None:
         super().__init__()
-        self.size = _as_size(size)
+        self.size = check_size(size, "size")
         self.generator = make_generator(generator)
 
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
@@ -294,7 +258,7 @@ class TenCrop(_Transform):
 
     def __init__(self, size: int | Sequence[int]) -> None:
         super().__init__()
-        self.size = _as_size(size)
+        self.size = check_size(size, "size")
 
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
         if not isinstance(inpt, Tensor) or isinstance(inpt, (tv_tensors.BoundingBoxes, tv_tensors.Mask)):

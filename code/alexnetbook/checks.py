@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
 import torch
 from torch import Tensor
 
-__all__ = ["check_choice", "check_float", "check_int", "check_tensor", "check_type"]
+__all__ = ["check_choice", "check_float", "check_int", "check_size", "check_tensor", "check_type"]
 
 T = TypeVar("T")
 
@@ -91,6 +91,29 @@ def check_float(
     if too_small or too_large:
         raise ValueError(f"{name}은(는) {expected}여야 합니다. 받은 값: {value!r}")
     return value
+
+
+def check_size(value: Any, name: str) -> tuple[int, int]:
+    """``value`` 가 양의 정수 하나(정사각형) 또는 양의 정수 두 개 ``(높이, 너비)`` 인지 확인합니다.
+
+    Args:
+        value: 검사할 값.
+        name: 오류 문장에 쓸 인자 이름.
+
+    Returns:
+        ``(높이, 너비)``.
+
+    Raises:
+        TypeError: 정수도 시퀀스도 아니거나 원소가 정수가 아닐 때.
+        ValueError: 원소가 두 개가 아니거나 1보다 작을 때.
+    """
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (int(value), int(value))
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise TypeError(f"{name}은(는) 정수 하나 또는 (높이, 너비) 시퀀스여야 합니다. 받은 값: {value!r}")
+    if len(value) != 2:
+        raise ValueError(f"{name}은(는) 양의 정수 하나 또는 (높이, 너비) 두 개여야 합니다. 받은 값: {tuple(value)!r}")
+    return check_int(value[0], f"{name}[0]", minimum=1), check_int(value[1], f"{name}[1]", minimum=1)
 
 
 def check_choice(value: T, name: str, choices: Collection[T]) -> T:

@@ -18,7 +18,8 @@ from torch.utils.data import Dataset
 from torchvision import datasets
 
 from .augment import alexnet_test_transform, alexnet_train_transform, cifar_transforms
-from .data import TensorImageDataset, data_root, load_tensors, split_train_val
+from .batches import TensorImageDataset
+from .data import data_root, load_tensors, split_train_val
 from .models import AlexNet, init_paper_
 from .train import CHECKPOINT_NAME, PRESETS, TrainConfig, fit
 from .utils import get_device, set_seed

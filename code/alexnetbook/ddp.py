@@ -45,7 +45,8 @@ from torch.utils.data import DistributedSampler
 
 from .augment import subtract_mean
 from .checks import check_choice, check_float, check_int
-from .data import TensorImageDataset, load_tensors
+from .batches import TensorImageDataset
+from .data import load_tensors
 from .models import AlexNet
 from .train import StepInfo, TrainConfig, fit
 from .utils import set_seed

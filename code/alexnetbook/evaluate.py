@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from .checks import check_int, check_tensor
-from .data import iterate_batches
+from .batches import iterate_batches
 
 __all__ = ["Predictions", "evaluate", "predict", "ten_crop_predict", "topk_errors"]
 

@@ -34,7 +34,7 @@ from torch.utils.data import Dataset, DistributedSampler, Subset
 from .checkpoint import load_checkpoint, save_checkpoint
 from .checks import check_type
 from .config import PRESETS, TrainConfig
-from .data import iterate_batches
+from .batches import iterate_batches
 from .evaluate import evaluate, topk_errors
 from .utils import get_device, set_seed
 
@@ -193,7 +193,7 @@ def fit(
         model: ``(B, C, H, W)`` → ``(B, K)`` 로짓 모델(``DistributedDataParallel`` 로 감싼 것도 됨).
             제자리에서 학습되고 ``config.device`` 로 옮겨집니다.
         train_data: ``(이미지 텐서, 레이블)`` 을 내는 map-style Dataset. 메모리에 올린 텐서는
-            :class:`alexnetbook.data.TensorImageDataset` 이 빠릅니다.
+            :class:`alexnetbook.batches.TensorImageDataset` 이 빠릅니다.
         val_data: 검증 Dataset. 이미지가 ``(crops, C, H, W)`` 이면 조각 평균으로 평가합니다. 학습률 스케줄이
             이 세트의 top-1 오류율을 봅니다. ``None`` 이면 학습 손실을 봅니다.
         config: 학습 설정. ``None`` 이면 ``TrainConfig()`` (논문 방법).

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import random
 
 import numpy as np
 import torch
 
-__all__ = ["set_seed", "get_device"]
+from .checks import check_int
+
+__all__ = ["GeneratorLike", "get_device", "make_generator", "set_seed"]
+
+#: 생성기를 받는 인자의 타입: ``torch.Generator``, 정수 시드, 또는 ``None`` (전역 난수).
+GeneratorLike = torch.Generator | int | None
 
 
 def set_seed(seed: int, *, deterministic: bool = False) -> torch.Generator:
@@ -74,3 +80,24 @@ def get_device(prefer: str | None = None) -> torch.device:
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def make_generator(generator: GeneratorLike) -> torch.Generator | None:
+    """``torch.Generator``, 정수 시드, ``None`` 을 받아 무작위 변환 등이 쓸 생성기로 바꿉니다.
+
+    Args:
+        generator: 생성기(그대로 씀), 정수 시드(그 시드로 새 CPU 생성기를 만듦), 또는 ``None``
+            (PyTorch 전역 난수를 씀).
+
+    Returns:
+        ``torch.Generator`` 또는 ``None``.
+
+    Raises:
+        TypeError: 다른 타입일 때.
+        ValueError: 시드가 음수일 때.
+    """
+    if generator is None or isinstance(generator, torch.Generator):
+        return generator
+    if isinstance(generator, bool) or not isinstance(generator, numbers.Integral):
+        raise TypeError(f"generator는 torch.Generator, 정수 시드, None 중 하나여야 합니다. 받은 타입: {type(generator).__name__}")
+    return torch.Generator().manual_seed(check_int(generator, "generator", minimum=0))

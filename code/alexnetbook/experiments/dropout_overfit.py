@@ -21,7 +21,8 @@ from torch import Tensor, nn
 
 from ..augment import subtract_mean
 from ..checks import check_choice, check_float, check_int, check_tensor
-from ..data import TensorImageDataset, load_tensors, split_train_val
+from ..batches import TensorImageDataset
+from ..data import load_tensors, split_train_val
 from ..dropout import DROPOUT_MODES, Dropout
 from ..evaluate import predict
 from ..train import TrainConfig, fit

@@ -23,7 +23,8 @@ from torch import Tensor
 
 from ..augment import subtract_mean
 from ..checks import check_int, check_tensor
-from ..data import TensorImageDataset, load_tensors
+from ..batches import TensorImageDataset
+from ..data import load_tensors
 from ..evaluate import predict
 from ..small_cnn import SmallCNN
 from ..train import TrainConfig, fit

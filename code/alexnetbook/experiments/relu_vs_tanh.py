@@ -20,7 +20,8 @@ from torch import Tensor
 from ..activations import get_grads
 from ..augment import subtract_mean
 from ..checks import check_choice, check_float, check_int, check_tensor
-from ..data import DATASETS, TensorImageDataset, load_tensors
+from ..batches import TensorImageDataset
+from ..data import DATASETS, load_tensors
 from ..evaluate import evaluate
 from ..models import init_paper_
 from ..seeds import run_seeds

@@ -25,7 +25,7 @@ from torch import Tensor
 
 from ..checkpoint import atomic_write
 from ..checks import check_choice, check_float, check_int, check_tensor, check_type
-from ..data import TensorImageDataset
+from ..batches import TensorImageDataset
 from ..models import AlexNet, AlexNetConfig
 from ..seeds import run_seeds
 from ..train import TrainConfig, fit
