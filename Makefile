@@ -10,8 +10,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOK_TIMEOUT ?= 900
-# 단위 테스트를 나눠 돌릴 pytest-xdist 작업 프로세스 수. 단위 테스트는 대부분 한 코어만 쓰므로(프로세스 띄우기,
-# JAX 컴파일, 작은 텐서) 2코어에서 둘로 나누면 빨라집니다. 노트북은 학습이 이미 두 코어를 다 쓰므로 차례로 돕니다.
+# 단위 테스트와 노트북을 나눠 돌릴 pytest-xdist 작업 프로세스 수(파일, 곧 노트북 하나가 한 작업 프로세스에).
+# 둘 다 한 코어만 쓰는 때가 많아서(프로세스 띄우기, 커널 시작과 import, JAX 컴파일, 작은 텐서, 시드마다 스레드
+# 하나인 실험) 2코어에서 둘로 나누면 빨라집니다. 조용한 2코어 기계에서 노트북 전체: 차례로 628 초, 둘로 444 초.
 TEST_WORKERS ?= 2
 
 # 오프라인 CIFAR-10 사본: 이미 정해져 있지 않고 ../shared/data 가 있으면 그것을 씁니다.
@@ -55,7 +56,7 @@ book: $(STAMP)
 
 test: $(STAMP)
 	@start=$$(date +%s); $(BIN)/python -m pytest tests -n $(TEST_WORKERS) --dist loadfile; echo "단위 테스트: $$(( $$(date +%s) - start )) s"
-	@start=$$(date +%s); $(BIN)/python -m pytest book; echo "노트북(nbval): $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); $(BIN)/python -m pytest book -n $(TEST_WORKERS) --dist loadfile; echo "노트북(nbval): $$(( $$(date +%s) - start )) s"
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not slow" -n $(TEST_WORKERS) --dist loadfile

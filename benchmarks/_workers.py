@@ -32,7 +32,6 @@ def _worker_main(conn: Connection, spec: dict[str, Any]) -> None:
         import torch
 
         from alexnetbook.models import AlexNet
-        from alexnetbook.perf.input_pipeline import make_photo_loader
         from alexnetbook.perf.throughput import TRAIN_CONFIGS, make_train_step
 
         torch.set_num_threads(spec["threads"])
@@ -41,7 +40,9 @@ def _worker_main(conn: Connection, spec: dict[str, Any]) -> None:
         model = AlexNet(**spec["model_kwargs"])
         step = make_train_step(model, config, spec["batch_size"], image_size=spec["image_size"], seed=spec["seed"])
         loader = None
-        if spec["loader_batches"]:
+        if spec["loader_batches"]:  # 파이프라인이 필요한 작업자만 torchvision 을 불러옵니다(몇 초 걸림)
+            from alexnetbook.perf.input_pipeline import make_photo_loader
+
             loader = make_photo_loader(spec["batch_size"], spec["loader_workers"], batches=spec["loader_batches"])
         start = time.perf_counter()
         step()  # 첫 호출: torch.compile 이면 여기서 컴파일합니다

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import torch
@@ -14,22 +13,28 @@ from alexnetbook.train import TrainConfig
 from benchmarks import _timing, seeds, training
 from benchmarks._workers import StepWorker
 
+#: 측정의 구조만 보는 테스트가 쓰는 좁은 AlexNet(층 구성은 같고 채널과 FC 뉴런만 적음).
+TINY_ALEXNET = {"channels": (8, 16, 16, 16, 16), "hidden_features": 32}
 
-def test_alternate_reports_time_ratios_against_the_reference():
+
+def test_alternate_reports_time_ratios_against_the_reference(monkeypatch):
+    # 벽시계 대신 팔(arm)이 부를 때만 가는 가짜 시계: 부하와 상관없이 비율이 정확히 정해집니다.
+    clock = [0.0]
+    monkeypatch.setattr(_timing.time, "perf_counter", lambda: clock[0])
     calls = []
 
     def arm(name: str, seconds: float):
         def fn() -> None:
             calls.append(name)
-            time.sleep(seconds)
+            clock[0] += seconds
 
         return fn
 
-    result = _timing.alternate({"fast": arm("fast", 0.01), "slow": arm("slow", 0.05)}, "fast", repeats=3,
+    result = _timing.alternate({"fast": arm("fast", 1.0), "slow": arm("slow", 5.0)}, "fast", repeats=3,
                                warmup=lambda: calls.append("warmup"))
     assert calls == ["warmup"] + ["fast", "slow"] * 3  # 반복마다 차례로 한 번씩
     assert result["time_ratio"]["fast"]["median"] == 1.0
-    assert result["time_ratio"]["slow"]["min"] > 2.0  # 5배에서 부하로 조금 흔들려도 2배는 넘음
+    assert result["time_ratio"]["slow"]["min"] == result["time_ratio"]["slow"]["max"] == 5.0
     assert result["seconds"]["slow"]["repeats"] == 3
     with pytest.raises(ValueError, match="reference"):
         _timing.alternate({"a": lambda: None}, "b")
@@ -61,6 +66,8 @@ def test_every_comparison_names_a_baseline_and_every_technique_meets_the_books_b
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_tiny_training_run_has_the_structure_the_book_reads(monkeypatch):
+    # 구조만 보므로 두 타워 AlexNet 을 좁혀(채널과 FC 뉴런을 줄여) 작업자 셋의 준비와 스텝을 가볍게 합니다.
+    monkeypatch.setitem(training.VARIANTS, "two_tower", {**training.VARIANTS["two_tower"], **TINY_ALEXNET})
     result = training.run(["two_tower"], ["eager_fp32", "all_eager"], batch_size=1, repeats=1, warmup=0,
                           image_size=64, threads=1)
     entry = result["variants"]["two_tower"]
@@ -98,10 +105,10 @@ def test_vmapped_training_matches_torch_sgd_per_seed_in_float64():
 @pytest.mark.timeout(1200)
 def test_worker_trains_on_real_pipeline_batches_and_on_synthetic_ones():
     """끝까지 재는 작업자는 자기 안의 JPEG 파이프라인 배치와 같은 수의 합성 배치로 각각 학습합니다."""
-    with StepWorker("eager_fp32", {"groups": 1}, 1, threads=1, loader_batches=2) as worker:
+    with StepWorker("eager_fp32", {"groups": 1, **TINY_ALEXNET}, 1, threads=1, loader_batches=2) as worker:
         real, synthetic = worker.real_pass(), worker.synthetic_pass()
         assert torch.isfinite(torch.tensor([real, synthetic])).all()
         assert worker.last_minor_faults >= 0
-    with StepWorker("eager_fp32", {"groups": 1}, 1, threads=1, image_size=64) as worker, \
+    with StepWorker("eager_fp32", {"groups": 1, **TINY_ALEXNET}, 1, threads=1, image_size=64) as worker, \
             pytest.raises(RuntimeError, match="loader_batches"):
         worker.real_pass()
