@@ -109,6 +109,11 @@ def test_worker_trains_on_real_pipeline_batches_and_on_synthetic_ones():
         real, synthetic = worker.real_pass(), worker.synthetic_pass()
         assert torch.isfinite(torch.tensor([real, synthetic])).all()
         assert worker.last_minor_faults >= 0
-    with StepWorker("eager_fp32", {"groups": 1, **TINY_ALEXNET}, 1, threads=1, image_size=64) as worker, \
-            pytest.raises(RuntimeError, match="loader_batches"):
+
+
+def test_worker_without_a_pipeline_refuses_a_real_pass_before_sending_a_command():
+    # 확인은 주 프로세스 쪽에서 명령을 보내기 전에 하므로, 작업 프로세스를 띄우지 않은 객체로 확인합니다.
+    worker = StepWorker.__new__(StepWorker)
+    worker.loader_batches = 0
+    with pytest.raises(RuntimeError, match="loader_batches"):
         worker.real_pass()

@@ -17,7 +17,9 @@
 * 검색: "정규화" 와 "정규화는" 이 LRN 장을, "활성화" 와 "활성화를" 이 ReLU 장을 찾는다(그 장이 목차에
   있을 때). 용어집은 언제나 "정규화" 로 찾아져야 합니다.
 
-페이지마다 스크린숏을 ``<html 폴더>/../browser-check/`` 에 저장합니다(커밋하지 않는 빌드 산출물).
+확인에 실패한 페이지(와 검색어)는 스크린숏을 ``<html 폴더>/../browser-check/`` 에 저장합니다(커밋하지 않는 빌드
+산출물). ``--screenshots 폴더`` 를 주면 모든 페이지를 찍어 그 폴더에 둡니다. 긴 페이지 전체를 PNG 로 찍는 일이
+확인 시간의 절반쯤(조용한 2코어 기계에서 75 초 가운데 34 초)이라, CI 는 실패한 페이지만 찍습니다.
 """
 
 from __future__ import annotations
@@ -254,7 +256,7 @@ def _korean_fonts(page, selector: str = "[data-font-check]") -> list[tuple[str, 
         cdp.detach()
 
 
-def _check_page(page, base: str, docname: str, html_dir: Path, book_root: Path, shots: Path,
+def _check_page(page, base: str, docname: str, html_dir: Path, book_root: Path, shots: Path, every_shot: bool,
                 events: list[str]) -> PageReport:
     report = PageReport(docname)
     start = time.perf_counter()
@@ -321,28 +323,34 @@ def _check_page(page, base: str, docname: str, html_dir: Path, book_root: Path, 
         if reason:
             report.failures.append(f"깨진 링크 {url.removeprefix(base)}: {reason}")
 
-    shot = shots / f"{docname}.png"
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    height = page.evaluate("() => document.documentElement.scrollHeight")
-    page.screenshot(path=str(shot), full_page=True,
-                    clip={"x": 0, "y": 0, "width": page.viewport_size["width"], "height": min(height, 12_000)})
+    if every_shot or report.failures or events:
+        shots.mkdir(parents=True, exist_ok=True)
+        height = page.evaluate("() => document.documentElement.scrollHeight")
+        page.screenshot(path=str(shots / f"{docname}.png"), full_page=True,
+                        clip={"x": 0, "y": 0, "width": page.viewport_size["width"], "height": min(height, 12_000)})
 
     # 어두운 모드: 그림은 필터 없이 흰 배경이어야 합니다.
     if figures:
+        dark_failures = []
         for img in page.evaluate(JS_DARK_IMAGES):
             if "invert" in img["filter"] or img["filter"] not in ("none", ""):
-                report.failures.append(f"어두운 모드에서 그림에 필터가 걸림({img['filter']}): {img['src']}")
+                dark_failures.append(f"어두운 모드에서 그림에 필터가 걸림({img['filter']}): {img['src']}")
             if img["background"] != "rgb(255, 255, 255)":
-                report.failures.append(f"어두운 모드에서 그림 배경이 흰색이 아님({img['background']}): {img['src']}")
-        page.evaluate("() => document.querySelector('.bd-article img').scrollIntoView({block: 'center'})")
-        page.screenshot(path=str(shots / f"{docname}-dark.png"))
+                dark_failures.append(f"어두운 모드에서 그림 배경이 흰색이 아님({img['background']}): {img['src']}")
+        report.failures.extend(dark_failures)
+        if every_shot or dark_failures:
+            shots.mkdir(parents=True, exist_ok=True)
+            page.evaluate("() => document.querySelector('.bd-article img').scrollIntoView({block: 'center'})")
+            page.screenshot(path=str(shots / f"{docname}-dark.png"))
 
+    page.wait_for_load_state("networkidle")  # 늦게 시작한 요청이 다음 페이지로 갈 때 취소되지 않도록
     report.failures.extend(events)
     report.seconds = time.perf_counter() - start
     return report
 
 
-def _check_search(page, base: str, docnames: list[str], shots: Path, events: list[str]) -> PageReport:
+def _check_search(page, base: str, docnames: list[str], shots: Path, every_shot: bool,
+                  events: list[str]) -> PageReport:
     report = PageReport("search")
     start = time.perf_counter()
     for number, (query, expected) in enumerate(SEARCH_EXPECTATIONS.items(), start=1):
@@ -353,13 +361,18 @@ def _check_search(page, base: str, docnames: list[str], shots: Path, events: lis
             " return s && s.textContent.trim().length > 0; }", timeout=30_000)
         found = sorted({href.split("#")[0].split("?")[0].removesuffix(".html")
                         for href in page.evaluate(JS_SEARCH_RESULTS)})
-        page.screenshot(path=str(shots / f"search-{number}.png"))
+        # 검색은 결과마다 요약을 따로 받아 옵니다. 그 요청이 끝나기 전에 다음 주소로 가면 요청이 취소되어
+        # "요청 실패" 로 잡히므로, 네트워크가 잠잠해질 때까지 기다립니다.
+        page.wait_for_load_state("networkidle")
         split = page.evaluate("(q) => splitQuery(q)", query)
         report.notes.append(f"{query} -> {split} -> {found}")
-        for docname in expected:
-            if docname in docnames and docname not in found:
-                report.failures.append(f"'{query}' 검색 결과에 {docname} 이 없음(결과: {found})")
-        report.failures.extend(f"'{query}' 검색 중: {event}" for event in events)
+        failures = [f"'{query}' 검색 결과에 {docname} 이 없음(결과: {found})"
+                    for docname in expected if docname in docnames and docname not in found]
+        failures += [f"'{query}' 검색 중: {event}" for event in events]
+        if every_shot or failures:
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / f"search-{number}.png"))
+        report.failures.extend(failures)
     report.seconds = time.perf_counter() - start
     return report
 
@@ -370,7 +383,8 @@ def check_book(html_dir: Path, book_root: Path = ROOT, shots: Path | None = None
     Args:
         html_dir: ``jupyter-book build`` 가 만든 HTML 폴더.
         book_root: ``_toc.yml`` 과 노트북이 있는 책 저장소 폴더.
-        shots: 스크린숏 폴더. 기본값은 ``html_dir`` 옆의 ``browser-check``.
+        shots: 주면 모든 페이지의 스크린숏을 이 폴더에 둡니다. ``None`` 이면 실패한 페이지만 ``html_dir`` 옆의
+            ``browser-check`` 에 찍습니다.
 
     Returns:
         페이지별 결과(마지막은 검색).
@@ -385,6 +399,7 @@ def check_book(html_dir: Path, book_root: Path = ROOT, shots: Path | None = None
         raise FileNotFoundError(f"빌드한 책이 없습니다(먼저 make book): {html_dir}")
     if not Path(CHROMIUM).is_file():
         raise FileNotFoundError(f"{CHROMIUM} 이 없습니다: apt-get install chromium fonts-nanum")
+    every_shot = shots is not None
     shots = shots or html_dir.parent / "browser-check"
     docnames = toc_docnames(book_root)
 
@@ -417,8 +432,8 @@ def check_book(html_dir: Path, book_root: Path = ROOT, shots: Path | None = None
                     if r.url.startswith(base) else None)
             page.on("response", lambda r: events.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
             for docname in docnames:
-                reports.append(_check_page(page, base, docname, html_dir, book_root, shots, events))
-            reports.append(_check_search(page, base, docnames, shots, events))
+                reports.append(_check_page(page, base, docname, html_dir, book_root, shots, every_shot, events))
+            reports.append(_check_search(page, base, docnames, shots, every_shot, events))
             context.close()
     finally:
         server.shutdown()
@@ -431,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("html_dir", nargs="?", type=Path, default=ROOT / "_build" / "html",
                         help="빌드한 HTML 폴더(기본값: _build/html)")
     parser.add_argument("--book-root", type=Path, default=ROOT, help="_toc.yml 이 있는 폴더")
-    parser.add_argument("--screenshots", type=Path, default=None, help="스크린숏 폴더")
+    parser.add_argument("--screenshots", type=Path, default=None,
+                        help="모든 페이지의 스크린숏을 둘 폴더(주지 않으면 실패한 페이지만 _build/browser-check 에)")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
