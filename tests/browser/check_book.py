@@ -43,6 +43,9 @@ __all__ = ["PageReport", "check_book", "main", "toc_docnames"]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
+#: 페이지 열기, 수식 조판, 검색, 네트워크가 잠잠해지기를 기다리는 상한(밀리초). 조용한 기계에서 몇 초 걸리는
+#: 일이므로 멈춘 것만 잡는 값입니다(10배 느린 기계에서도 통과).
+TIMEOUT_MS = 120_000
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -270,7 +273,7 @@ def _check_page(page, base: str, docname: str, html_dir: Path, book_root: Path, 
     if page.locator(".bd-article .math").count():
         try:
             page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                                   timeout=30_000)
+                                   timeout=TIMEOUT_MS)
             page.evaluate("() => MathJax.startup.promise")
         except Exception as exc:  # noqa: BLE001 - 어떤 이유든 실패로 보고합니다
             report.failures.append(f"MathJax 가 시작되지 않음: {str(exc).splitlines()[0]}")
@@ -358,7 +361,7 @@ def _check_search(page, base: str, docnames: list[str], shots: Path, every_shot:
         page.goto(f"{base}/search.html?q={query}", wait_until="load")
         page.wait_for_function(
             "() => { const s = document.querySelector('#search-results .search-summary');"
-            " return s && s.textContent.trim().length > 0; }", timeout=30_000)
+            " return s && s.textContent.trim().length > 0; }", timeout=TIMEOUT_MS)
         found = sorted({href.split("#")[0].split("?")[0].removesuffix(".html")
                         for href in page.evaluate(JS_SEARCH_RESULTS)})
         # 검색은 결과마다 요약을 따로 받아 옵니다. 그 요청이 끝나기 전에 다음 주소로 가면 요청이 취소되어
@@ -424,6 +427,7 @@ def check_book(html_dir: Path, book_root: Path = ROOT, shots: Path | None = None
                 profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
                 viewport={"width": 1280, "height": 900}, locale="ko-KR", color_scheme="light",
                 service_workers="block")
+            context.set_default_timeout(TIMEOUT_MS)
             context.route("**/*", on_route)
             page = context.pages[0] if context.pages else context.new_page()
             page.on("console", lambda m: events.append(f"콘솔 오류: {m.text}") if m.type == "error" else None)
